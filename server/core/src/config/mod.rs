@@ -1,0 +1,318 @@
+//! Configuration from the environment, and nothing else.
+//!
+//! [`Config::from_process_env`] is the one place that reads the process environment: in
+//! development it first reads `.env` and the generated development secrets, then everything is
+//! parsed by the pure [`Config::from_vars`], which tests call with a plain map. Errors name the
+//! variable and never its value.
+
+mod dev_secrets;
+pub mod keys;
+
+use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
+
+pub use dev_secrets::DevSecretsNotice;
+pub use keys::{Key, KeyList, KeyListError};
+
+use crate::{db::DatabaseUrl, secret::Secret};
+
+/// The variables holding secrets that production refuses to start without.
+pub const REQUIRED_SECRETS: [&str; 2] = ["ENCRYPTION_KEYS", "SIGNING_KEYS"];
+
+/// Where the process runs. Production is strict; development is convenient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+impl AppEnv {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        }
+    }
+
+    pub fn is_production(self) -> bool {
+        self == Self::Production
+    }
+
+    fn parse(value: Option<&str>) -> Result<Self, ConfigError> {
+        match value.map(str::trim) {
+            None | Some("") | Some("development") => Ok(Self::Development),
+            Some("production") => Ok(Self::Production),
+            Some(_) => Err(ConfigError::invalid(
+                "APP_ENV",
+                "must be 'development' or 'production'",
+            )),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors (default in production).
+    Json,
+    /// Human-readable, coloured when attached to a terminal (default in development).
+    Pretty,
+}
+
+/// A configuration problem, naming the variable and never its value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var} is not set; it is required in production")]
+    Missing { var: &'static str },
+    #[error("{var} {reason}")]
+    Invalid { var: &'static str, reason: String },
+    #[error("could not read {path}: {reason}")]
+    File { path: PathBuf, reason: String },
+}
+
+impl ConfigError {
+    fn invalid(var: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            var,
+            reason: reason.into(),
+        }
+    }
+
+    /// The variable the error is about, if any (for tests and operators' tooling).
+    pub fn variable(&self) -> Option<&'static str> {
+        match self {
+            Self::Missing { var } | Self::Invalid { var, .. } => Some(var),
+            Self::File { .. } => None,
+        }
+    }
+}
+
+/// The whole configuration of one process.
+#[derive(Clone)]
+pub struct Config {
+    pub env: AppEnv,
+    pub data_dir: PathBuf,
+    pub database_url: DatabaseUrl,
+    /// The origin users reach the app at (`https://app.example.com`); `None` in development
+    /// means "http:// plus the address the server listens on".
+    pub public_url: Option<PublicUrl>,
+    pub log_format: LogFormat,
+    pub sentry_dsn: Option<Secret<String>>,
+    /// AEAD keys for credentials stored at rest (channel tokens), newest first.
+    pub encryption_keys: KeyList,
+    /// HMAC keys for tokens the product issues (API JWTs, signed links), newest first.
+    pub signing_keys: KeyList,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret<String>>,
+    pub request_timeout: Duration,
+    pub request_body_limit: usize,
+    pub db_max_connections: u32,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("env", &self.env)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url)
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("sentry_dsn", &self.sentry_dsn)
+            .field("encryption_keys", &self.encryption_keys)
+            .field("signing_keys", &self.signing_keys)
+            .field("metrics_token", &self.metrics_token)
+            .field("request_timeout", &self.request_timeout)
+            .field("request_body_limit", &self.request_body_limit)
+            .field("db_max_connections", &self.db_max_connections)
+            .finish()
+    }
+}
+
+/// An origin (`scheme://host[:port]`) without path, query or fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim().trim_end_matches('/');
+        let rest = value
+            .strip_prefix("https://")
+            .or_else(|| value.strip_prefix("http://"))
+            .ok_or("must start with https:// or http://")?;
+        if rest.is_empty()
+            || rest.contains(['/', '?', '#', '@', ' '])
+            || rest.starts_with(':')
+            || rest.ends_with(':')
+        {
+            return Err("must be an origin like https://app.example.com (no path)".into());
+        }
+        Ok(Self(value.to_ascii_lowercase()))
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The environment as a sorted map, so parsing is pure and testable.
+pub type Vars = BTreeMap<String, String>;
+
+impl Config {
+    /// Reads the process environment. In development `.env` is read first (never overriding
+    /// the real environment) and missing secrets are generated into `DATA_DIR/secrets.env`.
+    pub fn from_process_env() -> Result<(Self, Option<DevSecretsNotice>), ConfigError> {
+        let env = AppEnv::parse(std::env::var("APP_ENV").ok().as_deref())?;
+        if !env.is_production() {
+            match dotenvy::dotenv() {
+                Ok(_) => {}
+                Err(e) if e.not_found() => {}
+                Err(e) => {
+                    return Err(ConfigError::File {
+                        path: ".env".into(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        let mut vars: Vars = std::env::vars().collect();
+        let notice = if env.is_production() {
+            None
+        } else {
+            dev_secrets::fill_missing(&data_dir(&vars), &mut vars)?
+        };
+        Ok((Self::from_vars(&vars)?, notice))
+    }
+
+    /// Parses a configuration from variables. Pure: no files, no process environment.
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let get = |name: &str| vars.get(name).map(String::as_str).map(str::trim);
+        let env = AppEnv::parse(get("APP_ENV"))?;
+        let production = env.is_production();
+        let data_dir = data_dir(vars);
+
+        let database_url = match get("DATABASE_URL").filter(|v| !v.is_empty()) {
+            Some(url) => DatabaseUrl::parse(url)
+                .map_err(|reason| ConfigError::invalid("DATABASE_URL", reason))?,
+            None if production => {
+                return Err(ConfigError::Missing {
+                    var: "DATABASE_URL",
+                });
+            }
+            None => DatabaseUrl::sqlite_file(&data_dir.join("shopmarkets.db")),
+        };
+
+        let public_url = match get("APP_BASE_URL").filter(|v| !v.is_empty()) {
+            Some(url) => {
+                let url =
+                    PublicUrl::parse(url).map_err(|r| ConfigError::invalid("APP_BASE_URL", r))?;
+                if production && !url.is_https() {
+                    return Err(ConfigError::invalid(
+                        "APP_BASE_URL",
+                        "must use https:// when APP_ENV=production",
+                    ));
+                }
+                Some(url)
+            }
+            None if production => {
+                return Err(ConfigError::Missing {
+                    var: "APP_BASE_URL",
+                });
+            }
+            None => None,
+        };
+
+        let log_format = match get("LOG_FORMAT").filter(|v| !v.is_empty()) {
+            Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(_) => {
+                return Err(ConfigError::invalid(
+                    "LOG_FORMAT",
+                    "must be 'json' or 'pretty'",
+                ));
+            }
+            None if production => LogFormat::Json,
+            None => LogFormat::Pretty,
+        };
+
+        Ok(Self {
+            env,
+            database_url,
+            public_url,
+            log_format,
+            sentry_dsn: optional_secret(get("SENTRY_DSN")),
+            encryption_keys: key_list(vars, "ENCRYPTION_KEYS")?,
+            signing_keys: key_list(vars, "SIGNING_KEYS")?,
+            metrics_token: match optional_secret(get("METRICS_TOKEN")) {
+                Some(t) if t.expose().len() < 24 => {
+                    return Err(ConfigError::invalid(
+                        "METRICS_TOKEN",
+                        "is too short; use at least 24 characters",
+                    ));
+                }
+                token => token,
+            },
+            request_timeout: Duration::from_secs(number(
+                vars,
+                "REQUEST_TIMEOUT_SECS",
+                30,
+                1..=600,
+            )?),
+            request_body_limit: number(
+                vars,
+                "REQUEST_BODY_LIMIT_BYTES",
+                2 * 1024 * 1024,
+                1024..=1 << 30,
+            )? as usize,
+            db_max_connections: number(vars, "DB_MAX_CONNECTIONS", 10, 1..=500)? as u32,
+            data_dir,
+        })
+    }
+}
+
+fn data_dir(vars: &Vars) -> PathBuf {
+    vars.get("DATA_DIR")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .unwrap_or("./data")
+        .into()
+}
+
+fn optional_secret(value: Option<&str>) -> Option<Secret<String>> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| Secret::new(v.to_owned()))
+}
+
+fn key_list(vars: &Vars, var: &'static str) -> Result<KeyList, ConfigError> {
+    match vars.get(var).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Err(ConfigError::Missing { var }),
+        Some(value) => KeyList::parse(value).map_err(|e| ConfigError::invalid(var, e.to_string())),
+    }
+}
+
+fn number(
+    vars: &Vars,
+    var: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = vars.get(var).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(default);
+    };
+    let n: u64 = raw
+        .parse()
+        .map_err(|_| ConfigError::invalid(var, "must be a whole number"))?;
+    if !range.contains(&n) {
+        return Err(ConfigError::invalid(
+            var,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests;

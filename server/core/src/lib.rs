@@ -1,0 +1,18 @@
+//! The ShopMarkets domain: configuration, database access and (as the product grows) accounts,
+//! catalog, channels and the sync engine.
+//!
+//! Nothing here knows about Leptos or HTTP routing; every service is usable from the server,
+//! from workers and from tests against real SQLite and PostgreSQL.
+
+pub mod config;
+pub mod db;
+pub mod entity;
+pub mod secret;
+pub mod system;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use config::{AppEnv, Config, ConfigError};
+pub use db::{Db, DbError};
+pub use secret::Secret;

@@ -1,0 +1,179 @@
+//! A fresh, migrated database for every test, on SQLite and on PostgreSQL.
+//!
+//! [`db_tests!`](crate::db_tests) turns `async fn name(db: Db)` into two tests, `name::sqlite` and
+//! `name::postgres`. PostgreSQL comes from `TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test gets its own database, dropped
+//! afterwards. When PostgreSQL is unreachable the PostgreSQL half reports SKIPPED, unless
+//! `REQUIRE_POSTGRES=1`, which makes it fail.
+
+use sea_orm::{ConnectionTrait, Database};
+
+use crate::db::{self, DatabaseUrl, Db};
+
+pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database that lives as long as the test.
+pub struct TestDb {
+    pub db: Db,
+    drop_on_exit: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A migrated in-memory SQLite database.
+    pub async fn sqlite() -> Self {
+        let url = DatabaseUrl::parse("sqlite::memory:").expect("valid URL");
+        Self {
+            db: db::connect(&url, 1).await.expect("in-memory SQLite"),
+            drop_on_exit: None,
+        }
+    }
+
+    /// A migrated SQLite database in a file of its own (for tests that need several
+    /// connections, as the server has).
+    pub async fn sqlite_file() -> Self {
+        let dir = std::env::temp_dir().join(format!("sm-test-{}", uuid::Uuid::new_v4().simple()));
+        let url = DatabaseUrl::sqlite_file(&dir.join("test.db"));
+        Self {
+            db: db::connect(&url, 4).await.expect("SQLite file"),
+            drop_on_exit: None,
+        }
+    }
+
+    /// A migrated PostgreSQL database of its own, or `None` when PostgreSQL is unreachable and
+    /// not required.
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = admin_url();
+        let admin = match Database::connect(&admin_url).await {
+            Ok(admin) => admin,
+            Err(e) if postgres_required() => {
+                panic!("REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {e}")
+            }
+            Err(_) => {
+                eprintln!(
+                    "SKIPPED: PostgreSQL unreachable (TEST_DATABASE_URL); this test ran on SQLite only"
+                );
+                return None;
+            }
+        };
+        let name = format!("sm_test_{}", uuid::Uuid::new_v4().simple());
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+
+        let url = DatabaseUrl::parse(&with_database(&admin_url, &name)).expect("valid URL");
+        let db = db::connect(&url, 4)
+            .await
+            .expect("connect to test database");
+        Some(Self {
+            db,
+            drop_on_exit: Some((admin_url, name)),
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.drop_on_exit.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot be blocked on: clean up on a
+        // thread with a runtime of its own. The test's pool stays untouched (its connections
+        // belong to the blocked runtime); `WITH (FORCE)` ends them on the server side.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime");
+            runtime.block_on(async move {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await
+                        .ok();
+                    admin.close().await.ok();
+                }
+            });
+        });
+        cleanup.join().ok();
+    }
+}
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_TEST_DATABASE_URL.to_owned())
+}
+
+fn postgres_required() -> bool {
+    std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+/// Replaces the database name in a PostgreSQL URL, keeping any query string.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{database}", &base[..authority_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// Declares tests that run once on SQLite and once on PostgreSQL:
+///
+/// ```text
+/// async fn migrations_apply(db: Db) { /* … */ }
+/// shopmarkets_core::db_tests!(migrations_apply);
+/// ```
+#[macro_export]
+macro_rules! db_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    let test_db = $crate::testing::TestDb::sqlite().await;
+                    super::$name(test_db.db.clone()).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(test_db) = $crate::testing::TestDb::postgres().await {
+                        super::$name(test_db.db.clone()).await;
+                    }
+                }
+            }
+        )+
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "t1"),
+            "postgres://u:p@h/t1?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h:5432", "t"),
+            "postgres://h:5432/t"
+        );
+    }
+}
