@@ -1,0 +1,291 @@
+//! German and English for every word the UI shows.
+//!
+//! Each language is one [`Texts`] value: a missing translation is a compile error, not a
+//! runtime surprise. The language comes from the `sm_lang` cookie, else the browser's
+//! `Accept-Language`, else German; the server renders `<html lang>` from it and the browser
+//! reads it back when it hydrates, so both sides agree.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The cookie that remembers the chosen language.
+pub const LOCALE_COOKIE: &str = "sm_lang";
+
+/// A language of the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    #[default]
+    De,
+    En,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 2] = [Locale::De, Locale::En];
+
+    /// The BCP 47 code, as used in `<html lang>` and the cookie.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::De => "de",
+            Self::En => "en",
+        }
+    }
+
+    /// The language's own name for itself.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Self::De => "Deutsch",
+            Self::En => "English",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "de" => Some(Self::De),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    /// Picks the first supported language of an `Accept-Language` header, by its q-values.
+    pub fn negotiate(accept_language: &str) -> Option<Self> {
+        let mut offers: Vec<(f32, Locale)> = accept_language
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let locale = Self::from_code(pieces.next()?)?;
+                let q = pieces
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                (q > 0.0).then_some((q, locale))
+            })
+            .collect();
+        // Stable sort keeps the header's order among equal weights.
+        offers.sort_by(|a, b| b.0.total_cmp(&a.0));
+        offers.first().map(|(_, l)| *l)
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Self::De => &DE,
+            Self::En => &EN,
+        }
+    }
+}
+
+/// Provides the page's language as a signal and returns it.
+pub fn provide_locale() -> RwSignal<Locale> {
+    let locale = RwSignal::new(initial_locale());
+    provide_context(locale);
+    locale
+}
+
+/// The language signal of the current page.
+pub fn use_locale() -> RwSignal<Locale> {
+    use_context::<RwSignal<Locale>>().unwrap_or_else(|| RwSignal::new(Locale::default()))
+}
+
+/// The texts of the current language, following language switches.
+pub fn use_texts() -> Signal<&'static Texts> {
+    let locale = use_locale();
+    Signal::derive(move || locale.get().texts())
+}
+
+#[cfg(feature = "ssr")]
+fn initial_locale() -> Locale {
+    use_context::<http::request::Parts>()
+        .map(|parts| locale_of_request(&parts.headers))
+        .unwrap_or_default()
+}
+
+/// The language a request asks for: the cookie first, then `Accept-Language`, then German.
+#[cfg(feature = "ssr")]
+pub fn locale_of_request(headers: &http::HeaderMap) -> Locale {
+    let from_cookie = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == LOCALE_COOKIE)
+        .and_then(|(_, value)| Locale::from_code(value));
+    from_cookie
+        .or_else(|| {
+            headers
+                .get(http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Locale::negotiate)
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+fn initial_locale() -> Locale {
+    document()
+        .document_element()
+        .and_then(|html| html.get_attribute("lang"))
+        .and_then(|lang| Locale::from_code(&lang))
+        .unwrap_or_default()
+}
+
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+fn initial_locale() -> Locale {
+    Locale::default()
+}
+
+/// Every text of the UI in one language.
+pub struct Texts {
+    pub meta_description: &'static str,
+    pub skip_to_content: &'static str,
+    pub nav_label: &'static str,
+    pub menu: &'static str,
+    pub language: &'static str,
+    pub nav_dashboard: &'static str,
+    pub nav_products: &'static str,
+    pub nav_connections: &'static str,
+    pub nav_orders: &'static str,
+    pub nav_sync: &'static str,
+    pub nav_settings: &'static str,
+    pub nav_privacy: &'static str,
+    pub dashboard_intro: &'static str,
+    pub system_heading: &'static str,
+    pub system_version: &'static str,
+    pub system_database: &'static str,
+    pub system_schema: &'static str,
+    pub system_migrations: &'static str,
+    pub system_uptime: &'static str,
+    pub system_loading: &'static str,
+    pub system_unavailable: &'static str,
+    pub not_available_yet: &'static str,
+    pub products_plan: &'static str,
+    pub connections_plan: &'static str,
+    pub orders_plan: &'static str,
+    pub sync_plan: &'static str,
+    pub settings_plan: &'static str,
+    pub privacy_plan: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_text: &'static str,
+    pub back_to_dashboard: &'static str,
+    pub error_title: &'static str,
+    pub error_text: &'static str,
+    pub reload: &'static str,
+}
+
+pub static DE: Texts = Texts {
+    meta_description: "ShopMarkets: ein Katalog, alle Marktplätze – Bestand, Preise und Bestellungen synchron.",
+    skip_to_content: "Zum Inhalt springen",
+    nav_label: "Hauptnavigation",
+    menu: "Menü",
+    language: "Sprache",
+    nav_dashboard: "Übersicht",
+    nav_products: "Produkte",
+    nav_connections: "Verbindungen",
+    nav_orders: "Bestellungen",
+    nav_sync: "Synchronisation",
+    nav_settings: "Einstellungen",
+    nav_privacy: "Datenschutz",
+    dashboard_intro: "Ein Katalog für alle Ihre Shops und Marktplätze. Hier sehen Sie auf einen Blick, wie es um Ihr System steht.",
+    system_heading: "System",
+    system_version: "Version",
+    system_database: "Datenbank",
+    system_schema: "Schema",
+    system_migrations: "Migrationen",
+    system_uptime: "Läuft seit",
+    system_loading: "Wird geladen …",
+    system_unavailable: "Der Systemstatus ist gerade nicht abrufbar. Bitte laden Sie die Seite in einigen Sekunden neu.",
+    not_available_yet: "Noch nicht verfügbar",
+    products_plan: "Hier pflegen Sie bald Ihren zentralen Katalog: Produkte mit Varianten, Bildern, Preisen und Bestand, mit Massenbearbeitung und CSV-Import und -Export.",
+    connections_plan: "Hier verbinden Sie bald Shopify, WooCommerce, Amazon, eBay, Kaufland und Etsy und sehen den Zustand jeder Verbindung.",
+    orders_plan: "Hier laufen bald die Bestellungen aller Kanäle zusammen; jede Bestellung reserviert sofort Bestand.",
+    sync_plan: "Hier sehen Sie bald, was an welchen Kanal übertragen wird, was wartet und was fehlgeschlagen ist – mit dem Grund.",
+    settings_plan: "Hier verwalten Sie bald Ihr Konto, Ihr Team mit Rollen, Zwei-Faktor-Anmeldung, Sitzungen und API-Schlüssel.",
+    privacy_plan: "Hier finden Sie bald Einwilligungen, den Export Ihrer Daten, die Löschung Ihres Kontos und die Aufbewahrungsfristen.",
+    not_found_title: "Seite nicht gefunden",
+    not_found_text: "Diese Adresse gibt es bei ShopMarkets nicht. Vielleicht hat sich ein Tippfehler eingeschlichen.",
+    back_to_dashboard: "Zur Übersicht",
+    error_title: "Etwas ist schiefgegangen",
+    error_text: "Dieser Teil der Seite konnte nicht angezeigt werden. Ihre Daten sind sicher; bitte laden Sie die Seite neu.",
+    reload: "Neu laden",
+};
+
+pub static EN: Texts = Texts {
+    meta_description: "ShopMarkets: one catalog, every marketplace – stock, prices and orders in sync.",
+    skip_to_content: "Skip to content",
+    nav_label: "Main navigation",
+    menu: "Menu",
+    language: "Language",
+    nav_dashboard: "Dashboard",
+    nav_products: "Products",
+    nav_connections: "Connections",
+    nav_orders: "Orders",
+    nav_sync: "Sync",
+    nav_settings: "Settings",
+    nav_privacy: "Privacy",
+    dashboard_intro: "One catalog for all your shops and marketplaces. This is how your system is doing right now.",
+    system_heading: "System",
+    system_version: "Version",
+    system_database: "Database",
+    system_schema: "Schema",
+    system_migrations: "Migrations",
+    system_uptime: "Up for",
+    system_loading: "Loading …",
+    system_unavailable: "The system status cannot be read right now. Please reload the page in a few seconds.",
+    not_available_yet: "Not available yet",
+    products_plan: "This is where your central catalog will live: products with variants, images, prices and stock, with bulk editing and CSV import and export.",
+    connections_plan: "This is where you will connect Shopify, WooCommerce, Amazon, eBay, Kaufland and Etsy and see the health of every connection.",
+    orders_plan: "Orders from every channel will come together here; each one reserves stock the moment it arrives.",
+    sync_plan: "This is where you will see what goes to which channel, what is waiting and what failed – and why.",
+    settings_plan: "This is where you will manage your account, your team and roles, two-factor sign-in, sessions and API keys.",
+    privacy_plan: "This is where you will find consents, the export of your data, account deletion and retention periods.",
+    not_found_title: "Page not found",
+    not_found_text: "This address does not exist in ShopMarkets. Perhaps a typo slipped in.",
+    back_to_dashboard: "Back to the dashboard",
+    error_title: "Something went wrong",
+    error_text: "This part of the page could not be shown. Your data is safe; please reload the page.",
+    reload: "Reload",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_supported_language() {
+        assert_eq!(Locale::negotiate("en-US,en;q=0.9"), Some(Locale::En));
+        assert_eq!(
+            Locale::negotiate("fr-FR, de;q=0.8, en;q=0.5"),
+            Some(Locale::De)
+        );
+        assert_eq!(Locale::negotiate("en;q=0.4, de-AT;q=0.7"), Some(Locale::De));
+        assert_eq!(Locale::negotiate("fr, it"), None);
+        assert_eq!(Locale::negotiate("de;q=0, en;q=0.1"), Some(Locale::En));
+        assert_eq!(Locale::negotiate(""), None);
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for locale in Locale::ALL {
+            assert_eq!(Locale::from_code(locale.code()), Some(locale));
+        }
+        assert_eq!(Locale::from_code("DE_de"), Some(Locale::De));
+        assert_eq!(Locale::from_code("xx"), None);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn cookie_wins_over_accept_language() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::ACCEPT_LANGUAGE, "en-GB".parse().unwrap());
+        assert_eq!(locale_of_request(&headers), Locale::En);
+        headers.insert(
+            http::header::COOKIE,
+            "a=1; sm_lang=de; b=2".parse().unwrap(),
+        );
+        assert_eq!(locale_of_request(&headers), Locale::De);
+        headers.insert(http::header::COOKIE, "sm_lang=klingon".parse().unwrap());
+        assert_eq!(locale_of_request(&headers), Locale::En);
+        assert_eq!(locale_of_request(&http::HeaderMap::new()), Locale::De);
+    }
+}

@@ -1,0 +1,31 @@
+//! What the server hands to server functions: one value, provided in one place
+//! (`shopmarkets-server`'s router), so a missing service is a start-up error rather than a
+//! panic inside a page.
+
+use std::{sync::Arc, time::Instant};
+
+use leptos::prelude::*;
+use shopmarkets_core::{Config, Db};
+
+/// Every service a server function may use.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub started_at: Instant,
+}
+
+/// The services of the current request.
+pub fn services() -> Result<Services, ServerFnError> {
+    use_context::<Services>().ok_or_else(|| {
+        tracing::error!("server function called without the Services context");
+        ServerFnError::new("internal error")
+    })
+}
+
+/// Logs an internal failure with its details and gives the browser nothing but a generic error;
+/// the page shows a localized message for it.
+pub fn internal_error(err: impl std::fmt::Display) -> ServerFnError {
+    tracing::error!(error = %err, "server function failed");
+    ServerFnError::new("internal error")
+}

@@ -1,0 +1,136 @@
+//! The HTTP surface: pages and server functions from `shopmarkets-app`, health and metrics, and
+//! the layers every response passes through.
+
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod observe;
+pub mod security;
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{FromRef, Request, State},
+    http::{Method, StatusCode, Uri},
+    middleware,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use shopmarkets_app::{App, services::Services, shell};
+use shopmarkets_core::{Config, Db};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, limit::RequestBodyLimitLayer,
+    timeout::TimeoutLayer,
+};
+
+/// Everything a request handler may need.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub services: Services,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, config: Config, db: Db) -> Self {
+        Self {
+            leptos_options,
+            services: Services {
+                db,
+                config: Arc::new(config),
+                started_at: Instant::now(),
+            },
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The whole application as one `Router`, so tests can drive it without a socket.
+pub fn router(state: AppState) -> Router {
+    let config = state.services.config.clone();
+    let pages = generate_route_list(App);
+    let page_context = page_context(state.services.clone());
+
+    Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/api/{*fn_name}",
+            get(server_fn_handler).post(server_fn_handler),
+        )
+        .leptos_routes_with_context(&state, pages, page_context.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .route_layer(middleware::from_fn(observe::tag_route))
+        .fallback(fallback)
+        .layer(
+            // Outermost first.
+            ServiceBuilder::new()
+                .layer(sentry::integrations::tower::NewSentryLayer::<Request>::new_from_top())
+                .layer(sentry::integrations::tower::SentryHttpLayer::new())
+                .layer(CompressionLayer::new())
+                .layer(middleware::from_fn(observe::observe))
+                .layer(middleware::from_fn_with_state(
+                    security::Headers::new(&config),
+                    security::headers,
+                ))
+                .layer(RequestBodyLimitLayer::new(config.request_body_limit))
+                .layer(CatchPanicLayer::custom(error::panic_response))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    config.request_timeout,
+                )),
+        )
+        .with_state(state)
+}
+
+/// The context every page render and server function gets: the services, and for pages a
+/// content security policy that allows exactly this response's hydration scripts.
+fn page_context(services: Services) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(services.clone());
+        security::provide_page_csp();
+    }
+}
+
+async fn server_fn_handler(State(state): State<AppState>, request: Request) -> Response {
+    let known = leptos::server_fn::axum::get_server_fn_service(
+        request.uri().path(),
+        request.method().clone(),
+    )
+    .is_some();
+    if !known {
+        return error::ApiError::not_found().into_response();
+    }
+    handle_server_fns_with_context(page_context(state.services.clone()), request)
+        .await
+        .into_response()
+}
+
+/// Unknown addresses: static files and the 404 page for browsers, a JSON 404 for everything
+/// else.
+async fn fallback(State(state): State<AppState>, uri: Uri, request: Request<Body>) -> Response {
+    let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
+        && !["/api/", "/health/", "/metrics"]
+            .iter()
+            .any(|prefix| uri.path().starts_with(prefix));
+    if !is_page {
+        return error::ApiError::not_found().into_response();
+    }
+    let handler = leptos_axum::file_and_error_handler_with_context(
+        page_context(state.services.clone()),
+        shell,
+    );
+    handler(uri, State(state), request).await
+}

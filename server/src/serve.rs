@@ -1,0 +1,67 @@
+//! `shopmarkets serve`: bind, connect, migrate, serve until SIGTERM or Ctrl-C, then finish the
+//! requests in flight.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use leptos::config::get_configuration;
+use shopmarkets_core::{Config, db};
+
+use crate::http::{AppState, router};
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let leptos = get_configuration(None)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("Leptos configuration (LEPTOS_* variables)")?;
+    let options = leptos.leptos_options;
+    let addr = options.site_addr;
+
+    // Bind first: a port in use should fail before anything else happens.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(database = %config.database_url, "connecting to the database");
+    let db = db::connect(&config.database_url, config.db_max_connections).await?;
+
+    let public_url = config
+        .public_url
+        .as_ref()
+        .map_or_else(|| format!("http://{addr}"), |u| u.as_str().to_owned());
+    let app = router(AppState::new(options, config, db.clone()));
+    tracing::info!(url = %public_url, "ShopMarkets is running at {public_url}");
+
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server error")?;
+
+    tracing::info!("stopped accepting requests; closing the database");
+    db.close().await.ok();
+    Ok(())
+}
+
+/// Resolves on SIGTERM (how orchestrators stop a process) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}
