@@ -62,7 +62,7 @@ where
 {
     // rustls finds two crypto providers in the build (ring and aws-lc-rs) and would panic at
     // the first TLS connection (PostgreSQL over TLS, Sentry) unless one is chosen.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let (config, dev_notice) = Config::from_process_env().context("configuration")?;
     let telemetry = crate::telemetry::init(&config);
     if let Some(notice) = dev_notice {

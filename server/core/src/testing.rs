@@ -157,6 +157,24 @@ macro_rules! db_tests {
     };
 }
 
+/// A development configuration with fresh random keys, plus the given overrides.
+pub fn config(overrides: &[(&str, &str)]) -> crate::Config {
+    use crate::config::{Vars, keys};
+    let data_dir = std::env::temp_dir().join(format!("sm-test-{}", uuid::Uuid::new_v4().simple()));
+    let mut vars = Vars::from([
+        ("DATA_DIR".to_owned(), data_dir.display().to_string()),
+        (
+            "ENCRYPTION_KEYS".to_owned(),
+            keys::generate_entry("test-enc"),
+        ),
+        ("SIGNING_KEYS".to_owned(), keys::generate_entry("test-sig")),
+    ]);
+    for (name, value) in overrides {
+        vars.insert((*name).to_owned(), (*value).to_owned());
+    }
+    crate::Config::from_vars(&vars).expect("test configuration")
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;
@@ -176,22 +194,4 @@ mod tests {
             "postgres://h:5432/t"
         );
     }
-}
-
-/// A development configuration with fresh random keys, plus the given overrides.
-pub fn config(overrides: &[(&str, &str)]) -> crate::Config {
-    use crate::config::{Vars, keys};
-    let data_dir = std::env::temp_dir().join(format!("sm-test-{}", uuid::Uuid::new_v4().simple()));
-    let mut vars = Vars::from([
-        ("DATA_DIR".to_owned(), data_dir.display().to_string()),
-        (
-            "ENCRYPTION_KEYS".to_owned(),
-            keys::generate_entry("test-enc"),
-        ),
-        ("SIGNING_KEYS".to_owned(), keys::generate_entry("test-sig")),
-    ]);
-    for (name, value) in overrides {
-        vars.insert((*name).to_owned(), (*value).to_owned());
-    }
-    crate::Config::from_vars(&vars).expect("test configuration")
 }
