@@ -8,7 +8,7 @@
 mod dev_secrets;
 pub mod keys;
 
-use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 pub use dev_secrets::DevSecretsNotice;
 pub use keys::{Key, KeyList, KeyListError};
@@ -86,8 +86,9 @@ impl ConfigError {
     }
 }
 
-/// The whole configuration of one process.
-#[derive(Clone)]
+/// The whole configuration of one process. Its `Debug` output holds no secret: every secret
+/// field has a redacting `Debug` of its own.
+#[derive(Clone, Debug)]
 pub struct Config {
     pub env: AppEnv,
     pub data_dir: PathBuf,
@@ -106,25 +107,6 @@ pub struct Config {
     pub request_timeout: Duration,
     pub request_body_limit: usize,
     pub db_max_connections: u32,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("env", &self.env)
-            .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url)
-            .field("public_url", &self.public_url)
-            .field("log_format", &self.log_format)
-            .field("sentry_dsn", &self.sentry_dsn)
-            .field("encryption_keys", &self.encryption_keys)
-            .field("signing_keys", &self.signing_keys)
-            .field("metrics_token", &self.metrics_token)
-            .field("request_timeout", &self.request_timeout)
-            .field("request_body_limit", &self.request_body_limit)
-            .field("db_max_connections", &self.db_max_connections)
-            .finish()
-    }
 }
 
 /// An origin (`scheme://host[:port]`) without path, query or fragment.
