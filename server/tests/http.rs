@@ -300,3 +300,34 @@ async fn metrics_want_the_token_when_one_is_configured() {
         .unwrap();
     assert_eq!(send(&app, authorized).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_state_change_from_a_foreign_origin_is_refused() {
+    let (app, _db) = app().await;
+    let post = |headers: &[(&str, &str)]| {
+        let mut request = Request::post("/api/set_locale")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(Body::from("locale=en")).unwrap()
+    };
+
+    let forged = send(&app, post(&[("origin", "https://evil.example")])).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(
+        !forged.headers().contains_key(header::SET_COOKIE),
+        "nothing changed"
+    );
+    assert_eq!(body_json(forged).await["code"], "cross_origin_request");
+
+    let cross_site = send(&app, post(&[("sec-fetch-site", "cross-site")])).await;
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+
+    // The app's own origin (LEPTOS_SITE_ADDR in development) passes.
+    let own = send(&app, post(&[("origin", "http://127.0.0.1:3000")])).await;
+    assert_eq!(own.status(), StatusCode::OK);
+    let same_origin = send(&app, post(&[("sec-fetch-site", "same-origin")])).await;
+    assert_eq!(same_origin.status(), StatusCode::OK);
+}

@@ -122,7 +122,11 @@ fn migrate_applies_then_reports_nothing_pending() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(String::from_utf8_lossy(&output.stdout).starts_with("applied 1 migration(s)"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("applied ") && !stdout.starts_with("applied 0 "),
+        "{stdout}"
+    );
 
     let status = run(&["migrate", "--status"], &vars);
     assert!(String::from_utf8_lossy(&status.stdout).starts_with("0 pending migration(s)"));
@@ -172,6 +176,22 @@ fn serves_in_development_and_stops_cleanly_on_sigterm() {
         data.join("shopmarkets.db").exists(),
         "the SQLite file lives under DATA_DIR"
     );
+    // Credentials in headers and query strings never reach the log.
+    let canaries = [
+        "canary-token-5f1e",
+        "canary-cookie-9a2b",
+        "canary-query-77c3",
+    ];
+    let page = http_request(
+        port,
+        &format!("/products?token={}", canaries[2]),
+        &[
+            ("Authorization", &format!("Bearer {}", canaries[0])),
+            ("Cookie", &format!("session={}", canaries[1])),
+        ],
+    )
+    .unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -199,6 +219,13 @@ fn serves_in_development_and_stops_cleanly_on_sigterm() {
             serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
         assert!(parsed["level"].is_string(), "{line}");
     }
+    for canary in canaries {
+        assert!(!log.contains(canary), "{canary} reached the log");
+    }
+    assert!(
+        log.contains("\"route\":\"/products\""),
+        "requests are logged by route: {log}"
+    );
     let secrets = std::fs::read_to_string(data.join("secrets.env")).unwrap();
     for value in secrets
         .lines()
@@ -209,15 +236,23 @@ fn serves_in_development_and_stops_cleanly_on_sigterm() {
     }
 }
 
-/// A minimal HTTP/1.1 GET, to keep an HTTP client out of the test dependencies.
 fn http_get(port: u16, path: &str) -> std::io::Result<String> {
+    http_request(port, path, &[])
+}
+
+/// A minimal HTTP/1.1 GET, to keep an HTTP client out of the test dependencies.
+fn http_request(port: u16, path: &str, headers: &[(&str, &str)]) -> std::io::Result<String> {
     use std::io::{Read as _, Write as _};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
     )?;
+    for (name, value) in headers {
+        write!(stream, "{name}: {value}\r\n")?;
+    }
+    write!(stream, "\r\n")?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     Ok(response)

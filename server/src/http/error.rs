@@ -153,3 +153,65 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
     let (code, message) = describe(StatusCode::INTERNAL_SERVER_ERROR);
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code, message).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::to_bytes;
+
+    async fn json(response: Response) -> serde_json::Value {
+        let bytes = to_bytes(response.into_body(), 64 * 1024).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_500_that_says_nothing_of_it() {
+        let response = shape(panic_response(Box::new("secret detail in panic")), "rid-1");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = json(response).await;
+        assert_eq!(body["code"], "internal");
+        assert_eq!(body["request_id"], "rid-1");
+        assert!(!body.to_string().contains("secret detail"));
+    }
+
+    #[tokio::test]
+    async fn a_bare_timeout_status_gets_the_shape() {
+        let response = shape(StatusCode::SERVICE_UNAVAILABLE.into_response(), "rid-2");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(json(response).await["code"], "unavailable");
+    }
+
+    #[tokio::test]
+    async fn plain_text_error_bodies_are_replaced() {
+        let response = (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded").into_response();
+        let body = json(shape(response, "rid-3")).await;
+        assert_eq!(body["code"], "payload_too_large");
+        assert!(!body.to_string().contains("length limit"));
+    }
+
+    #[test]
+    fn pages_json_and_server_function_errors_pass_through() {
+        let html = (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<h1>Page not found</h1>",
+        )
+            .into_response();
+        assert_eq!(
+            shape(html, "r").headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+
+        let server_fn = (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(leptos::server_fn::error::SERVER_FN_ERROR_HEADER, "/api/x")],
+            "encoded error for the wasm client",
+        )
+            .into_response();
+        let shaped = shape(server_fn, "r");
+        assert_ne!(shaped.headers()[header::CONTENT_TYPE], "application/json");
+
+        let ok = StatusCode::OK.into_response();
+        assert_eq!(shape(ok, "r").status(), StatusCode::OK);
+    }
+}

@@ -1,6 +1,7 @@
 //! The HTTP surface: pages and server functions from `shopmarkets-app`, health and metrics, and
 //! the layers every response passes through.
 
+pub mod csrf;
 pub mod error;
 pub mod health;
 pub mod metrics;
@@ -36,6 +37,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The origin browsers reach the app at: `APP_BASE_URL`, or `http://` plus the listening
+    /// address in development.
+    pub fn origin(&self) -> String {
+        self.services.config.public_url.as_ref().map_or_else(
+            || format!("http://{}", self.leptos_options.site_addr),
+            |url| url.as_str().to_owned(),
+        )
+    }
+}
+
+impl AppState {
     pub fn new(leptos_options: LeptosOptions, config: Config, db: Db) -> Self {
         Self {
             leptos_options,
@@ -57,6 +69,7 @@ impl FromRef<AppState> for LeptosOptions {
 /// The whole application as one `Router`, so tests can drive it without a socket.
 pub fn router(state: AppState) -> Router {
     let config = state.services.config.clone();
+    let csrf = csrf::CsrfGuard::new(state.origin());
     let pages = generate_route_list(App);
     let page_context = page_context(state.services.clone());
 
@@ -85,6 +98,7 @@ pub fn router(state: AppState) -> Router {
                     security::Headers::new(&config),
                     security::headers,
                 ))
+                .layer(middleware::from_fn_with_state(csrf, csrf::guard))
                 .layer(RequestBodyLimitLayer::new(config.request_body_limit))
                 .layer(CatchPanicLayer::custom(error::panic_response))
                 .layer(TimeoutLayer::with_status_code(
