@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_create_organizations_and_users;
+mod m20261204_000002_create_audit_events;
 
 /// Every migration of the product, oldest first.
 pub struct Migrator;
@@ -14,8 +15,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261204_000001_create_organizations_and_users::Migration,
-        )]
+        vec![
+            Box::new(m20261204_000001_create_organizations_and_users::Migration),
+            Box::new(m20261204_000002_create_audit_events::Migration),
+        ]
     }
 }

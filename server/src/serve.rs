@@ -23,11 +23,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(database = %config.database_url, "connecting to the database");
     let db = db::connect(&config.database_url, config.db_max_connections).await?;
 
-    let public_url = config
-        .public_url
-        .as_ref()
-        .map_or_else(|| format!("http://{addr}"), |u| u.as_str().to_owned());
-    let app = router(AppState::new(options, config, db.clone()));
+    let state = AppState::new(options, config, db.clone());
+    let public_url = state.origin();
+    let app = router(state);
     tracing::info!(url = %public_url, "ShopMarkets is running at {public_url}");
 
     axum::serve(

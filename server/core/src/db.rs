@@ -201,6 +201,20 @@ pub async fn pending_migrations(db: &Db) -> Result<Vec<String>, DbError> {
         .collect())
 }
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of failing with
+/// "database is locked" when a read turns into a write; PostgreSQL ignores the mode.
+/// Every read-then-write transaction in the product starts here.
+pub async fn begin_write(db: &Db) -> Result<sea_orm::DatabaseTransaction, DbError> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait as _};
+    Ok(db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?)
+}
+
 /// Whether the database answers a trivial query.
 pub async fn ping(db: &Db) -> Result<(), DbError> {
     db.ping().await.map_err(DbError::Query)

@@ -4,6 +4,8 @@
 //! Nothing here knows about Leptos or HTTP routing; every service is usable from the server,
 //! from workers and from tests against real SQLite and PostgreSQL.
 
+pub mod accounts;
+pub mod audit;
 pub mod config;
 pub mod db;
 pub mod entity;

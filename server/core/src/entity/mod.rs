@@ -1,6 +1,7 @@
 //! Sea-orm entities: the table shapes, generated-style and free of behaviour.
 //! Behaviour lives in the services that use them.
 
+pub mod audit_event;
 pub mod membership;
 pub mod organization;
 pub mod user;

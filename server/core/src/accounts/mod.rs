@@ -1,0 +1,7 @@
+//! Accounts and their security primitives: password hashing, the common-password list and
+//! TOTP second factors. The services built on them (registration, login, sessions) use these
+//! and nothing else for credentials.
+
+pub mod common_passwords;
+pub mod password_hash;
+pub mod totp;
