@@ -47,7 +47,7 @@ wasm-deps:
 	@.ci/check-wasm-deps
 
 unit:
-	@.ci/postgres-check
+	@.ci/services-check
 	cargo test --workspace --exclude shopmarkets-frontend
 
 e2e:

@@ -5,13 +5,14 @@
 use std::{sync::Arc, time::Instant};
 
 use leptos::prelude::*;
-use shopmarkets_core::{Config, Db};
+use shopmarkets_core::{Config, Db, rate_limit::RateLimiter};
 
 /// Every service a server function may use.
 #[derive(Clone)]
 pub struct Services {
     pub db: Db,
     pub config: Arc<Config>,
+    pub rate_limiter: RateLimiter,
     pub started_at: Instant,
 }
 

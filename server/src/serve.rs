@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use leptos::config::get_configuration;
-use shopmarkets_core::{Config, db};
+use shopmarkets_core::{Config, db, rate_limit::RateLimiter};
 
 use crate::http::{AppState, router};
 
@@ -23,7 +23,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(database = %config.database_url, "connecting to the database");
     let db = db::connect(&config.database_url, config.db_max_connections).await?;
 
-    let state = AppState::new(options, config, db.clone());
+    let rate_limiter = match &config.redis_url {
+        Some(url) => RateLimiter::redis(url.expose())
+            .await
+            .context("cannot connect to Redis (REDIS_URL)")?,
+        None => {
+            if config.env.is_production() {
+                tracing::warn!(
+                    "REDIS_URL is not set: rate limits are counted per instance; \
+                     set it when more than one instance serves"
+                );
+            }
+            RateLimiter::memory()
+        }
+    };
+    tracing::info!(store = rate_limiter.describe(), "rate limits ready");
+    let state = AppState::new(options, config, db.clone(), rate_limiter);
     let public_url = state.origin();
     let app = router(state);
     tracing::info!(url = %public_url, "ShopMarkets is running at {public_url}");

@@ -10,7 +10,10 @@ use axum::{
 use http_body_util::BodyExt as _;
 use leptos::config::LeptosOptions;
 use serde_json::Value;
-use shopmarkets_core::testing::{TestDb, config};
+use shopmarkets_core::{
+    rate_limit::RateLimiter,
+    testing::{TestDb, config},
+};
 use shopmarkets_server::http::{AppState, router};
 use tower::ServiceExt as _;
 
@@ -23,7 +26,12 @@ fn leptos_options() -> LeptosOptions {
 
 async fn app_with(overrides: &[(&str, &str)]) -> (Router, TestDb) {
     let test_db = TestDb::sqlite().await;
-    let state = AppState::new(leptos_options(), config(overrides), test_db.db.clone());
+    let state = AppState::new(
+        leptos_options(),
+        config(overrides),
+        test_db.db.clone(),
+        RateLimiter::memory(),
+    );
     (router(state), test_db)
 }
 
@@ -330,4 +338,51 @@ async fn a_state_change_from_a_foreign_origin_is_refused() {
     assert_eq!(own.status(), StatusCode::OK);
     let same_origin = send(&app, post(&[("sec-fetch-site", "same-origin")])).await;
     assert_eq!(same_origin.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_client_over_its_budget_gets_429_while_health_stays_up() {
+    let (app, _db) = app_with(&[("RATE_LIMIT_PER_MINUTE", "2")]).await;
+    let from = |peer: &str, uri: &str| {
+        let mut request = get(uri);
+        request.extensions_mut().insert(axum::extract::ConnectInfo(
+            peer.parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        request
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            send(&app, from("203.0.113.5:4000", "/api/v1/x"))
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    let limited = send(&app, from("203.0.113.5:4001", "/")).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = limited.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    assert_eq!(body_json(limited).await["code"], "too_many_requests");
+
+    // Another client, and the health checks, are not affected.
+    assert_eq!(
+        send(&app, from("198.51.100.9:4000", "/health/live"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, from("203.0.113.5:4002", "/health/live"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_ne!(
+        send(&app, from("198.51.100.9:4000", "/")).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

@@ -257,3 +257,19 @@ fn http_request(port: u16, path: &str, headers: &[(&str, &str)]) -> std::io::Res
     stream.read_to_string(&mut response)?;
     Ok(response)
 }
+
+#[test]
+fn an_unreachable_redis_fails_with_one_line() {
+    let data = temp_dir();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let output = run(
+        &[],
+        &[
+            ("DATA_DIR", data.to_str().unwrap()),
+            ("LEPTOS_SITE_ADDR", &addr),
+            ("REDIS_URL", "redis://:canary-redis-pw@127.0.0.1:1"),
+        ],
+    );
+    assert_fails_clearly(&output, "cannot connect to Redis (REDIS_URL)");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("canary-redis-pw"));
+}

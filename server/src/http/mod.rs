@@ -6,6 +6,7 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod observe;
+pub mod rate_limit;
 pub mod security;
 
 use std::{sync::Arc, time::Instant};
@@ -22,7 +23,7 @@ use axum::{
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use shopmarkets_app::{App, services::Services, shell};
-use shopmarkets_core::{Config, Db};
+use shopmarkets_core::{Config, Db, rate_limit::RateLimiter};
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer, compression::CompressionLayer, limit::RequestBodyLimitLayer,
@@ -48,12 +49,18 @@ impl AppState {
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, config: Config, db: Db) -> Self {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        config: Config,
+        db: Db,
+        rate_limiter: RateLimiter,
+    ) -> Self {
         Self {
             leptos_options,
             services: Services {
                 db,
                 config: Arc::new(config),
+                rate_limiter,
                 started_at: Instant::now(),
             },
         }
@@ -70,6 +77,7 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let config = state.services.config.clone();
     let csrf = csrf::CsrfGuard::new(state.origin());
+    let per_client = rate_limit::ClientLimit::new(&state.services);
     let pages = generate_route_list(App);
     let page_context = page_context(state.services.clone());
 
@@ -97,6 +105,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(middleware::from_fn_with_state(
                     security::Headers::new(&config),
                     security::headers,
+                ))
+                .layer(middleware::from_fn_with_state(
+                    per_client,
+                    rate_limit::limit,
                 ))
                 .layer(middleware::from_fn_with_state(csrf, csrf::guard))
                 .layer(RequestBodyLimitLayer::new(config.request_body_limit))

@@ -107,6 +107,13 @@ pub struct Config {
     pub request_timeout: Duration,
     pub request_body_limit: usize,
     pub db_max_connections: u32,
+    /// Shared rate-limit counters; `None` keeps them in this process's memory.
+    pub redis_url: Option<Secret<String>>,
+    /// Requests per minute one client address may make (bursts up to the same number).
+    pub rate_limit_per_minute: u32,
+    /// How many reverse proxies in front of the app append to `X-Forwarded-For`; 0 means
+    /// the peer address is the client.
+    pub trusted_proxy_hops: usize,
 }
 
 /// An origin (`scheme://host[:port]`) without path, query or fragment.
@@ -249,6 +256,21 @@ impl Config {
                 1024..=1 << 30,
             )? as usize,
             db_max_connections: number(vars, "DB_MAX_CONNECTIONS", 10, 1..=500)? as u32,
+            redis_url: match optional_secret(get("REDIS_URL")) {
+                Some(url)
+                    if !(url.expose().starts_with("redis://")
+                        || url.expose().starts_with("rediss://")) =>
+                {
+                    return Err(ConfigError::invalid(
+                        "REDIS_URL",
+                        "must start with redis:// or rediss://",
+                    ));
+                }
+                url => url,
+            },
+            rate_limit_per_minute: number(vars, "RATE_LIMIT_PER_MINUTE", 600, 1..=1_000_000)?
+                as u32,
+            trusted_proxy_hops: number(vars, "TRUSTED_PROXY_HOPS", 0, 0..=5)? as usize,
             data_dir,
         })
     }

@@ -87,6 +87,8 @@ fn invalid_values_are_named_without_their_value() {
         ("REQUEST_TIMEOUT_SECS", "soon"),
         ("REQUEST_TIMEOUT_SECS", "9999"),
         ("METRICS_TOKEN", "tiny-7"),
+        ("REDIS_URL", "http://cache.internal:6379"),
+        ("TRUSTED_PROXY_HOPS", "17"),
     ];
     for (var, value) in cases {
         let mut v = production();
