@@ -3,6 +3,8 @@
 
 use std::{collections::HashSet, sync::OnceLock};
 
+use shopmarkets_types::{FieldError, Password};
+
 static LIST: &str = include_str!("common-passwords.txt");
 
 fn set() -> &'static HashSet<&'static str> {
@@ -14,6 +16,16 @@ fn set() -> &'static HashSet<&'static str> {
 /// `Password1234` is no better than `password1234`).
 pub fn is_common(password: &str) -> bool {
     set().contains(password.to_lowercase().as_str())
+}
+
+/// The server-side half of the password rule: [`Password::parse`] checks length (in the
+/// browser too); this refuses the common ones.
+pub fn ensure_uncommon(password: &Password) -> Result<(), FieldError> {
+    if is_common(password.expose()) {
+        Err(FieldError::CommonPassword)
+    } else {
+        Ok(())
+    }
 }
 
 /// How many passwords the list holds.
@@ -40,6 +52,15 @@ mod tests {
         for p in long_ones {
             assert!(is_common(&p.to_uppercase()), "{p}");
         }
+    }
+
+    #[test]
+    fn typed_passwords_get_a_field_error() {
+        let common = Password::parse("LeaveMeAlone").unwrap();
+        assert!(is_common("leavemealone"), "precondition: on the list");
+        assert_eq!(ensure_uncommon(&common), Err(FieldError::CommonPassword));
+        let fine = Password::parse("Heftklammer Batterie 42").unwrap();
+        assert_eq!(ensure_uncommon(&fine), Ok(()));
     }
 
     #[test]

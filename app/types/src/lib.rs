@@ -1,0 +1,14 @@
+//! Input rules and wire types shared by the server and the browser.
+//!
+//! Every user input is parsed into a typed value (`EmailAddress`, `Password`, …) with its
+//! limits; the browser runs the same `parse` for instant feedback and the server runs it again
+//! before anything is stored. A failed parse is a [`FieldError`], which says what is wrong in
+//! German and English.
+
+mod field_error;
+mod input;
+mod locale;
+
+pub use field_error::FieldError;
+pub use input::{DisplayName, EmailAddress, OrganizationName, Password};
+pub use locale::Locale;
