@@ -1,7 +1,7 @@
 // Starts the built server on a free port with a fresh SQLite database in a temporary
 // directory, waits until it is ready, and stops it after the tests.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, createWriteStream } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, createWriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -26,7 +26,10 @@ export default async function globalSetup() {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "shopmarkets-e2e-"));
   const baseUrl = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(join(__dirname, "test-results-server.log"));
+  // The server's log is kept beside the screenshots, as a test artifact.
+  const artifacts = join(__dirname, "artifacts");
+  mkdirSync(artifacts, { recursive: true });
+  const log = createWriteStream(join(artifacts, "server.log"));
 
   const server = spawn(bin, ["serve"], {
     cwd: dataDir,
@@ -60,7 +63,7 @@ export default async function globalSetup() {
   }
   if (!ready) {
     server.kill("SIGKILL");
-    throw new Error(`server did not become ready at ${baseUrl}; see end2end/test-results-server.log`);
+    throw new Error(`server did not become ready at ${baseUrl}; see end2end/artifacts/server.log`);
   }
   process.env.BASE_URL = baseUrl;
 

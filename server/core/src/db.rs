@@ -168,6 +168,17 @@ pub async fn open(url: &DatabaseUrl, max_connections: u32) -> Result<Db, DbError
             max_connections
         })
         .min_connections(if url.is_sqlite_memory() { 1 } else { 0 })
+        // Closing the one connection of an in-memory database would drop the database.
+        .idle_timeout(if url.is_sqlite_memory() {
+            None
+        } else {
+            Some(Duration::from_secs(600))
+        })
+        .max_lifetime(if url.is_sqlite_memory() {
+            None
+        } else {
+            Some(Duration::from_secs(1800))
+        })
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         // Statements carry personal data in their parameters; they never go to the log.
