@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_create_organizations_and_users;
 mod m20261204_000002_create_audit_events;
+mod m20261204_000003_create_account_tokens_and_email_outbox;
 
 /// Every migration of the product, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261204_000001_create_organizations_and_users::Migration),
             Box::new(m20261204_000002_create_audit_events::Migration),
+            Box::new(m20261204_000003_create_account_tokens_and_email_outbox::Migration),
         ]
     }
 }

@@ -28,6 +28,8 @@ const APPEND_ATTEMPTS: usize = 5;
 /// What happened. Stored as a stable dotted code (`login.failed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
+    AccountRegistered,
+    EmailVerified,
     LoginSucceeded,
     LoginFailed,
     LoggedOut,
@@ -47,6 +49,8 @@ pub enum AuditAction {
 impl AuditAction {
     pub fn code(self) -> &'static str {
         match self {
+            Self::AccountRegistered => "account.registered",
+            Self::EmailVerified => "account.email_verified",
             Self::LoginSucceeded => "login.succeeded",
             Self::LoginFailed => "login.failed",
             Self::LoggedOut => "session.logged_out",
@@ -301,6 +305,8 @@ mod tests {
     fn action_codes_are_stable_and_distinct() {
         use AuditAction::*;
         let all = [
+            AccountRegistered,
+            EmailVerified,
             LoginSucceeded,
             LoginFailed,
             LoggedOut,

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod config;
 pub mod db;
 pub mod entity;
+pub mod mail;
 pub mod rate_limit;
 pub mod secret;
 pub mod system;

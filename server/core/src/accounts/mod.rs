@@ -3,5 +3,10 @@
 //! and nothing else for credentials.
 
 pub mod common_passwords;
+mod error;
 pub mod password_hash;
+pub mod registration;
+pub mod tokens;
 pub mod totp;
+
+pub use error::AccountError;
