@@ -24,8 +24,11 @@ use crate::{
     i18n::{provide_locale, use_texts},
     pages::{
         dashboard::DashboardPage,
+        dev_outbox::DevOutboxPage,
         not_found::NotFoundPage,
         planned::{PlannedPage, Section},
+        register::RegisterPage,
+        verify_email::VerifyEmailPage,
     },
 };
 
@@ -79,6 +82,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("sync") view=|| view! { <PlannedPage section=Section::Sync/> }/>
                     <Route path=path!("settings") view=|| view! { <PlannedPage section=Section::Settings/> }/>
                     <Route path=path!("privacy") view=|| view! { <PlannedPage section=Section::Privacy/> }/>
+                    <Route path=path!("register") view=RegisterPage/>
+                    <Route path=path!("verify-email") view=VerifyEmailPage/>
+                    <Route path=path!("dev/outbox") view=DevOutboxPage/>
                 </Routes>
             </Layout>
         </Router>

@@ -13,6 +13,8 @@ pub struct Services {
     pub db: Db,
     pub config: Arc<Config>,
     pub rate_limiter: RateLimiter,
+    /// The origin users reach the app at, for links in emails.
+    pub origin: String,
     pub started_at: Instant,
 }
 
@@ -29,4 +31,22 @@ pub fn services() -> Result<Services, ServerFnError> {
 pub fn internal_error(err: impl std::fmt::Display) -> ServerFnError {
     tracing::error!(error = %err, "server function failed");
     ServerFnError::new("internal error")
+}
+
+/// The language of the current request (cookie, then `Accept-Language`).
+pub fn request_locale() -> shopmarkets_types::Locale {
+    use_context::<http::request::Parts>()
+        .map(|parts| crate::i18n::locale_of_request(&parts.headers))
+        .unwrap_or_default()
+}
+
+/// The client's address as the server saw it (the peer; the proxy-aware address is the rate
+/// limiter's business), for the audit log's network prefix.
+pub fn client_ip() -> Option<std::net::IpAddr> {
+    use_context::<http::request::Parts>().and_then(|parts| {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip())
+    })
 }

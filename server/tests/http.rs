@@ -386,3 +386,58 @@ async fn a_client_over_its_budget_gets_429_while_health_stays_up() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+#[tokio::test]
+async fn the_development_outbox_is_closed_in_production() {
+    let (production, _db) = app_with(&[
+        ("APP_ENV", "production"),
+        ("DATABASE_URL", "sqlite::memory:"),
+        ("APP_BASE_URL", "https://app.example.com"),
+    ])
+    .await;
+    let request = Request::post("/api/dev_outbox")
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::empty())
+        .unwrap();
+    let response = send(&production, request).await;
+    assert!(!response.status().is_success(), "{}", response.status());
+    assert!(!body_text(response).await.contains("@"));
+
+    let (dev, _db) = app().await;
+    let request = Request::post("/api/dev_outbox")
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&dev, request).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_sign_up_with_invalid_fields_answers_per_field_and_stores_nothing() {
+    let (app, test_db) = app().await;
+    let request = Request::post("/api/register")
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "email=not-an-address&password=short&display_name=Erika&organization_name=%3Cb%3EX%3C%2Fb%3E",
+        ))
+        .unwrap();
+    let response = send(&app, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = body_text(response).await;
+    assert!(
+        body.contains("invalid_email") && body.contains("too_short"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("display_name") && !body.contains("organization_name"),
+        "{body}"
+    );
+    use sea_orm::EntityTrait as _;
+    let users = shopmarkets_core::entity::user::Entity::find()
+        .all(&test_db.db)
+        .await
+        .unwrap();
+    assert!(users.is_empty());
+}

@@ -67,8 +67,9 @@ pub fn Layout(children: Children) -> impl IntoView {
             </button>
             <a class="brand" href="/">
                 <span class="brand-mark" aria-hidden="true">"SM"</span>
-                "ShopMarkets"
+                <span class="brand-name">"ShopMarkets"</span>
             </a>
+            <a class="topbar-link" href="/register" id="register-link">{move || texts.get().nav_register}</a>
             <LanguageSwitch/>
         </header>
         <div class="frame">

@@ -1,4 +1,5 @@
 //! Building blocks shared by the pages.
 
+pub mod field;
 pub mod language_switch;
 pub mod layout;

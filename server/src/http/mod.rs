@@ -41,10 +41,7 @@ impl AppState {
     /// The origin browsers reach the app at: `APP_BASE_URL`, or `http://` plus the listening
     /// address in development.
     pub fn origin(&self) -> String {
-        self.services.config.public_url.as_ref().map_or_else(
-            || format!("http://{}", self.leptos_options.site_addr),
-            |url| url.as_str().to_owned(),
-        )
+        self.services.origin.clone()
     }
 }
 
@@ -55,12 +52,17 @@ impl AppState {
         db: Db,
         rate_limiter: RateLimiter,
     ) -> Self {
+        let origin = config.public_url.as_ref().map_or_else(
+            || format!("http://{}", leptos_options.site_addr),
+            |url| url.as_str().to_owned(),
+        );
         Self {
             leptos_options,
             services: Services {
                 db,
                 config: Arc::new(config),
                 rate_limiter,
+                origin,
                 started_at: Instant::now(),
             },
         }

@@ -76,3 +76,15 @@ pub async fn to_address(
         .all(conn)
         .await
 }
+
+/// The newest messages, sent or not (the development outbox page).
+pub async fn newest(
+    conn: &impl ConnectionTrait,
+    limit: u64,
+) -> Result<Vec<email_outbox::Model>, sea_orm::DbErr> {
+    email_outbox::Entity::find()
+        .order_by_desc(email_outbox::Column::CreatedAt)
+        .limit(limit)
+        .all(conn)
+        .await
+}
