@@ -80,6 +80,10 @@ fn initial_locale() -> Locale {
     Locale::default()
 }
 
+/// Picks one text out of a language, so a choice of text can be made before the language is
+/// known (and follow a language switch).
+pub type TextOf = fn(&Texts) -> &'static str;
+
 /// Every text of the UI in one language.
 pub struct Texts {
     pub meta_description: &'static str,

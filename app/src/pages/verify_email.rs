@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::{api::VerifyEmail, i18n::use_texts};
+use crate::{
+    api::VerifyEmail,
+    i18n::{TextOf, use_texts},
+};
 
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
@@ -18,27 +21,26 @@ pub fn VerifyEmailPage() -> impl IntoView {
         <Title text=move || texts.get().verify_title/>
         <h1>{move || texts.get().verify_title}</h1>
         <section class="card">
-            {move || match action.value().get() {
-                Some(Ok(true)) => {
+            {move || {
+                // (confirmed, message)
+                let outcome: Option<(bool, TextOf)> = match action
+                    .value()
+                    .get()
+                {
+                    Some(Ok(true)) => Some((true, |t| t.verify_done)),
+                    Some(Ok(false)) => Some((false, |t| t.verify_invalid)),
+                    Some(Err(_)) => Some((false, |t| t.request_failed)),
+                    None => None,
+                };
+                match outcome {
+                Some((confirmed, text)) => {
                     view! {
-                        <p class="notice notice-success" id="verify-result" role="status">
-                            {move || texts.get().verify_done}
-                        </p>
-                    }
-                        .into_any()
-                }
-                Some(Ok(false)) => {
-                    view! {
-                        <p class="notice notice-error" id="verify-result" role="alert">
-                            {move || texts.get().verify_invalid}
-                        </p>
-                    }
-                        .into_any()
-                }
-                Some(Err(_)) => {
-                    view! {
-                        <p class="notice notice-error" id="verify-result" role="alert">
-                            {move || texts.get().request_failed}
+                        <p
+                            class=if confirmed { "notice notice-success" } else { "notice notice-error" }
+                            id="verify-result"
+                            role=if confirmed { "status" } else { "alert" }
+                        >
+                            {move || text(texts.get())}
                         </p>
                     }
                         .into_any()
@@ -54,6 +56,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
                         </ActionForm>
                     }
                         .into_any()
+                }
                 }
             }}
         </section>

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    IntoActiveModel, NotSet, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -107,7 +107,7 @@ pub async fn record(db: &Db, event: NewAuditEvent) -> Result<audit_event::Model,
                 txn.commit().await?;
                 return Ok(model);
             }
-            Err(err) if attempt < APPEND_ATTEMPTS && is_contention(&err) => {
+            Err(err) if attempt < APPEND_ATTEMPTS && crate::db::is_unique_violation(&err) => {
                 txn.rollback().await.ok();
                 tokio::time::sleep(std::time::Duration::from_millis(5 * attempt as u64)).await;
             }
@@ -160,19 +160,8 @@ async fn append(
         hash: String::new(),
     };
     model.hash = content_hash(&model);
-    let active = audit_event::ActiveModel {
-        id: Default::default(),
-        chain: Set(model.chain.clone()),
-        seq: Set(model.seq),
-        organization_id: Set(model.organization_id),
-        actor_user_id: Set(model.actor_user_id),
-        action: Set(model.action.clone()),
-        ip_prefix: Set(model.ip_prefix.clone()),
-        details: Set(model.details.clone()),
-        occurred_at: Set(model.occurred_at),
-        prev_hash: Set(model.prev_hash.clone()),
-        hash: Set(model.hash.clone()),
-    };
+    let mut active = model.into_active_model();
+    active.id = NotSet;
     active.insert(txn).await
 }
 
@@ -274,14 +263,6 @@ fn content_hash(entry: &audit_event::Model) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-fn is_contention(err: &sea_orm::DbErr) -> bool {
-    let text = err.to_string().to_lowercase();
-    text.contains("unique")
-        || text.contains("duplicate")
-        || text.contains("locked")
-        || text.contains("busy")
 }
 
 #[cfg(test)]

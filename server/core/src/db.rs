@@ -226,6 +226,14 @@ pub async fn begin_write(db: &Db) -> Result<sea_orm::DatabaseTransaction, DbErro
         .await?)
 }
 
+/// Whether an error is a unique-constraint violation: a concurrent writer got there first.
+pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
 /// Whether the database answers a trivial query.
 pub async fn ping(db: &Db) -> Result<(), DbError> {
     db.ping().await.map_err(DbError::Query)

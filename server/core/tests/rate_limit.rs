@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use shopmarkets_core::rate_limit::{Decision, RateLimiter, per};
+use shopmarkets_core::rate_limit::{Decision, Quota, RateLimiter};
 
 async fn redis() -> Option<RateLimiter> {
     let url = std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
@@ -27,7 +27,7 @@ fn unique_key() -> String {
 
 async fn a_burst_passes_then_retry_after_is_exact(limiter: RateLimiter) {
     let key = unique_key();
-    let quota = per(3, Duration::from_secs(60));
+    let quota = Quota::new(3, Duration::from_secs(60));
     for expected in [2, 1, 0] {
         assert_eq!(
             limiter.check(&key, quota).await.unwrap(),
@@ -71,7 +71,7 @@ async fn redis_counters_are_shared_between_instances() {
         return;
     };
     let key = unique_key();
-    let quota = per(3, Duration::from_secs(60));
+    let quota = Quota::new(3, Duration::from_secs(60));
     assert!(first.check(&key, quota).await.unwrap().is_allowed());
     assert!(first.check(&key, quota).await.unwrap().is_allowed());
     assert!(second.check(&key, quota).await.unwrap().is_allowed());

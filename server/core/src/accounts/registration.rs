@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     audit::{self, AuditAction, NewAuditEvent},
-    db::{Db, DbError, begin_write},
+    db::{Db, DbError, begin_write, is_unique_violation},
     entity::{membership, organization, user},
     mail::{self, templates},
     secret::Secret,
@@ -57,13 +57,6 @@ pub async fn register(
         }
         result => result,
     }
-}
-
-fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(
-        err.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
 }
 
 async fn create(

@@ -10,8 +10,6 @@ mod gcra;
 mod memory;
 mod redis_store;
 
-use std::time::Duration;
-
 pub use gcra::{Decision, Quota};
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
@@ -61,9 +59,4 @@ impl std::fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "RateLimiter({})", self.describe())
     }
-}
-
-/// A quota of `limit` requests per `period`, with bursts of up to `limit`.
-pub fn per(limit: u32, period: Duration) -> Quota {
-    Quota::new(limit, period)
 }
