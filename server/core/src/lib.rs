@@ -4,8 +4,10 @@
 //! Nothing here knows about Leptos or HTTP routing; every service is usable from the server,
 //! from workers and from tests against real SQLite and PostgreSQL.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod entity;
