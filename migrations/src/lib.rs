@@ -9,6 +9,10 @@ pub use sea_orm_migration::prelude::*;
 mod m20261204_000001_create_organizations_and_users;
 mod m20261204_000002_create_audit_events;
 mod m20261204_000003_create_account_tokens_and_email_outbox;
+mod m20261204_000004_add_two_factor;
+mod m20261204_000005_create_api_keys;
+mod m20261204_000006_create_invitations;
+mod m20261204_000007_create_sessions_and_login_throttles;
 
 /// Every migration of the product, oldest first.
 pub struct Migrator;
@@ -20,6 +24,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_create_organizations_and_users::Migration),
             Box::new(m20261204_000002_create_audit_events::Migration),
             Box::new(m20261204_000003_create_account_tokens_and_email_outbox::Migration),
+            Box::new(m20261204_000004_add_two_factor::Migration),
+            Box::new(m20261204_000005_create_api_keys::Migration),
+            Box::new(m20261204_000006_create_invitations::Migration),
+            Box::new(m20261204_000007_create_sessions_and_login_throttles::Migration),
         ]
     }
 }

@@ -21,6 +21,13 @@ pub enum FieldError {
     /// The password is among the most common ones (checked on the server only: the list is
     /// too large for the browser bundle).
     CommonPassword,
+    /// The invited address already belongs to a member of the organization.
+    AlreadyMember,
+    /// The current password, asked again before a security change (2FA on or off), is wrong.
+    WrongPassword,
+    /// A two-factor or recovery code is wrong, expired or was used before (deliberately one
+    /// message for all three).
+    WrongCode,
 }
 
 impl FieldError {
@@ -51,6 +58,20 @@ impl FieldError {
             (Self::CommonPassword, Locale::En) => {
                 "This password is too common and easy to guess. Please choose another one.".into()
             }
+            (Self::AlreadyMember, Locale::De) => {
+                "Diese Person ist bereits Mitglied der Organisation.".into()
+            }
+            (Self::AlreadyMember, Locale::En) => {
+                "This person is already a member of the organization.".into()
+            }
+            (Self::WrongPassword, Locale::De) => "Das Passwort ist nicht richtig.".into(),
+            (Self::WrongPassword, Locale::En) => "The password is not correct.".into(),
+            (Self::WrongCode, Locale::De) => {
+                "Der Code ist nicht richtig oder abgelaufen. Bitte geben Sie den aktuellen Code ein.".into()
+            }
+            (Self::WrongCode, Locale::En) => {
+                "The code is wrong or has expired. Please enter the current code.".into()
+            }
         }
     }
 }
@@ -77,6 +98,9 @@ mod tests {
             FieldError::ControlCharacters,
             FieldError::InvalidEmail,
             FieldError::CommonPassword,
+            FieldError::AlreadyMember,
+            FieldError::WrongPassword,
+            FieldError::WrongCode,
         ];
         for error in all {
             let (de, en) = (error.message(Locale::De), error.message(Locale::En));

@@ -154,8 +154,14 @@ impl ApiScope {
 /// Who acts inside a scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    Member { user_id: Uuid, role: Role },
-    ApiKey { key_id: Uuid, scopes: BTreeSet<ApiScope> },
+    Member {
+        user_id: Uuid,
+        role: Role,
+    },
+    ApiKey {
+        key_id: Uuid,
+        scopes: BTreeSet<ApiScope>,
+    },
 }
 
 /// Proof that an actor belongs to an organization. See the module documentation.

@@ -44,6 +44,11 @@ pub enum AuditAction {
     MemberInvited,
     RoleChanged,
     MemberRemoved,
+    InvitationAccepted,
+    InvitationRevoked,
+    MemberLeft,
+    OrganizationCreated,
+    OrganizationRenamed,
 }
 
 impl AuditAction {
@@ -65,6 +70,11 @@ impl AuditAction {
             Self::MemberInvited => "member.invited",
             Self::RoleChanged => "member.role_changed",
             Self::MemberRemoved => "member.removed",
+            Self::InvitationAccepted => "invitation.accepted",
+            Self::InvitationRevoked => "invitation.revoked",
+            Self::MemberLeft => "member.left",
+            Self::OrganizationCreated => "organization.created",
+            Self::OrganizationRenamed => "organization.renamed",
         }
     }
 }
@@ -177,6 +187,49 @@ pub async fn list(
         .limit(limit)
         .all(db)
         .await?)
+}
+
+/// One page of a chain (an organization's, or the global one), newest first: the `limit`
+/// entries before `before_seq`, or the newest ones. Keyset pagination by `seq`, so a page stays
+/// the same while new entries arrive.
+pub async fn page(
+    db: &Db,
+    organization_id: Option<Uuid>,
+    before_seq: Option<i64>,
+    limit: u64,
+) -> Result<Vec<audit_event::Model>, DbError> {
+    let mut query = audit_event::Entity::find()
+        .filter(audit_event::Column::Chain.eq(chain_of(organization_id)));
+    if let Some(before) = before_seq {
+        query = query.filter(audit_event::Column::Seq.lt(before));
+    }
+    Ok(query
+        .order_by_desc(audit_event::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// The display names of the given users (actors of entries, users named in their details), in
+/// one query. Users that no longer exist are missing from the answer.
+pub async fn display_names(
+    db: &Db,
+    user_ids: impl IntoIterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, String>, DbError> {
+    use crate::entity::user;
+    let ids: std::collections::BTreeSet<Uuid> = user_ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<(Uuid, String)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::DisplayName)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Walks a chain from its start and reports the first entry that does not fit.
@@ -302,6 +355,11 @@ mod tests {
             MemberInvited,
             RoleChanged,
             MemberRemoved,
+            InvitationAccepted,
+            InvitationRevoked,
+            MemberLeft,
+            OrganizationCreated,
+            OrganizationRenamed,
         ];
         let codes: std::collections::HashSet<_> = all.iter().map(|a| a.code()).collect();
         assert_eq!(codes.len(), all.len());

@@ -6,14 +6,20 @@
 
 pub mod access;
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod entity;
+pub mod jwt;
 pub mod mail;
+pub mod notifications;
+pub mod organizations;
 pub mod rate_limit;
 pub mod secret;
+pub mod sessions;
 pub mod system;
 
 #[cfg(feature = "testing")]

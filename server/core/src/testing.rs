@@ -175,6 +175,51 @@ pub fn config(overrides: &[(&str, &str)]) -> crate::Config {
     crate::Config::from_vars(&vars).expect("test configuration")
 }
 
+/// The token of the newest emailed link of `kind` (`verify_email`, `reset_password`,
+/// `invitation`) sent to `address`.
+pub async fn emailed_token(db: &Db, address: &str, kind: &str) -> String {
+    let mails = crate::mail::to_address(db, address)
+        .await
+        .expect("read the outbox");
+    let body = &mails
+        .iter()
+        .find(|m| m.kind == kind)
+        .unwrap_or_else(|| panic!("a {kind} email to {address}"))
+        .body_text;
+    let start = body.find("token=").expect("a link with a token") + "token=".len();
+    body[start..]
+        .split_whitespace()
+        .next()
+        .expect("a token")
+        .to_owned()
+}
+
+/// Signs up `address` (with its own organization, named after the address) and confirms it;
+/// returns the user's id.
+pub async fn confirmed_user(db: &Db, address: &str, password: &str) -> uuid::Uuid {
+    use shopmarkets_types::{DisplayName, EmailAddress, Locale, OrganizationName, Password};
+    let email = EmailAddress::parse(address).expect("test address");
+    crate::accounts::registration::register(
+        db,
+        "https://app.example.com",
+        crate::accounts::registration::Registration {
+            email: email.clone(),
+            password: Password::parse(password).expect("test password"),
+            display_name: DisplayName::parse("Test User").expect("name"),
+            organization_name: OrganizationName::parse(&format!("Org of {address}"))
+                .expect("organization name"),
+            locale: Locale::En,
+        },
+        None,
+    )
+    .await
+    .expect("register");
+    let token = emailed_token(db, email.as_str(), "verify_email").await;
+    crate::accounts::registration::verify_email(db, &token)
+        .await
+        .expect("confirm address")
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

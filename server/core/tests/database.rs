@@ -32,6 +32,7 @@ fn new_user(email: &str) -> user::ActiveModel {
         email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
 }
 

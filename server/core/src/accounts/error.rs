@@ -4,7 +4,7 @@
 use shopmarkets_types::FieldError;
 
 use super::password_hash::PasswordHashError;
-use crate::db::DbError;
+use crate::{crypto::CryptoError, db::DbError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -17,6 +17,22 @@ pub enum AccountError {
     /// A link's token is unknown, used, expired or for something else. Deliberately one case.
     #[error("the link is invalid or has expired")]
     InvalidLink,
+    /// The signed-in user's row is gone (deleted while the session lived).
+    #[error("the account does not exist")]
+    UnknownUser,
+    #[error("two-factor authentication is already on")]
+    TwoFactorAlreadyEnabled,
+    #[error("two-factor authentication is not on")]
+    TwoFactorNotEnabled,
+    /// A code was sent to confirm an enrolment that was never started (or already finished).
+    #[error("no two-factor enrolment is in progress")]
+    NoPendingEnrolment,
+    /// A stored secret did not decrypt: a key is missing from `ENCRYPTION_KEYS` or the row was
+    /// changed. An operator's problem; the user sees a generic failure.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("the QR code could not be drawn: {0}")]
+    QrCode(String),
     #[error(transparent)]
     Hash(#[from] PasswordHashError),
     #[error(transparent)]

@@ -4,9 +4,13 @@
 
 pub mod common_passwords;
 mod error;
+pub mod login;
+pub mod password;
 pub mod password_hash;
 pub mod registration;
+pub mod throttle;
 pub mod tokens;
 pub mod totp;
+pub mod two_factor;
 
 pub use error::AccountError;

@@ -100,6 +100,8 @@ async fn create(
         email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        // No second factor until the user enrols one.
+        ..Default::default()
     }
     .insert(&txn)
     .await?;
@@ -166,4 +168,26 @@ pub async fn verify_email(db: &Db, token: &str) -> Result<Uuid, AccountError> {
     .await?;
     txn.commit().await?;
     Ok(user_id)
+}
+
+/// Sends a fresh confirmation link to an account that has not confirmed its address yet
+/// (asked for by signing in with the right password before confirming).
+pub async fn resend_verification(
+    db: &Db,
+    base_url: &str,
+    account: &user::Model,
+) -> Result<(), AccountError> {
+    let txn = begin_write(db).await?;
+    let token = tokens::issue(
+        &txn,
+        account.id,
+        Purpose::VerifyEmail,
+        VERIFY_EMAIL_VALID_FOR,
+    )
+    .await?;
+    let link = format!("{base_url}/verify-email?token={}", token.expose());
+    let locale = Locale::from_code(&account.locale).unwrap_or_default();
+    mail::enqueue(&txn, templates::verify_email(&account.email, locale, &link)).await?;
+    txn.commit().await?;
+    Ok(())
 }

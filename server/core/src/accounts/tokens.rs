@@ -83,7 +83,7 @@ pub async fn consume(
     Ok((updated.rows_affected == 1).then_some(row.user_id))
 }
 
-fn hash(token: &str) -> String {
+pub(crate) fn hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -68,9 +68,14 @@ impl TotpSecret {
             .build_noncompliant()
     }
 
-    /// The `otpauth://` URI an authenticator app scans.
+    /// The `otpauth://` URI an authenticator app scans. `totp-rs` leaves out parameters that
+    /// equal the defaults of the Key URI format; some apps guess wrong when one is missing, so
+    /// algorithm, digits and period are always spelled out.
     pub fn otpauth_uri(&self, account: &str) -> String {
-        self.totp(account).to_url().unwrap_or_default()
+        match self.totp(account).to_url() {
+            Ok(uri) => format!("{uri}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}"),
+            Err(_) => String::new(),
+        }
     }
 
     /// The code for a moment, as the user's app would show it.
@@ -224,5 +229,9 @@ mod tests {
             "{uri}"
         );
         assert!(uri.contains(&format!("secret={}", a.to_base32())));
+        assert!(
+            uri.ends_with("&issuer=ShopMarkets&algorithm=SHA1&digits=6&period=30"),
+            "{uri}"
+        );
     }
 }

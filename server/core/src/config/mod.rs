@@ -5,6 +5,7 @@
 //! parsed by the pure [`Config::from_vars`], which tests call with a plain map. Errors name the
 //! variable and never its value.
 
+mod cors;
 mod dev_secrets;
 pub mod keys;
 
@@ -114,6 +115,18 @@ pub struct Config {
     /// How many reverse proxies in front of the app append to `X-Forwarded-For`; 0 means
     /// the peer address is the client.
     pub trusted_proxy_hops: usize,
+    /// Web origins allowed to call the REST API (`/api/v1/`) from a browser: exact
+    /// `scheme://host[:port]` values; empty means no cross-origin access.
+    pub api_cors_origins: Vec<String>,
+    /// Outgoing mail server (`smtp://user:pass@host:587?tls=required`, `smtps://…`); `None`
+    /// keeps email in the outbox (development shows it at `/dev/outbox`).
+    pub smtp_url: Option<Secret<String>>,
+    /// The sender of every email (`ShopMarkets <no-reply@example.com>`).
+    pub mail_from: String,
+    /// Minutes without a request after which a session ends.
+    pub session_idle_minutes: u32,
+    /// Hours after signing in after which a session ends, however active.
+    pub session_absolute_hours: u32,
 }
 
 /// An origin (`scheme://host[:port]`) without path, query or fragment.
@@ -226,7 +239,7 @@ impl Config {
             None => LogFormat::Pretty,
         };
 
-        Ok(Self {
+        let config = Self {
             env,
             database_url,
             public_url,
@@ -271,8 +284,47 @@ impl Config {
             rate_limit_per_minute: number(vars, "RATE_LIMIT_PER_MINUTE", 600, 1..=1_000_000)?
                 as u32,
             trusted_proxy_hops: number(vars, "TRUSTED_PROXY_HOPS", 0, 0..=5)? as usize,
+            api_cors_origins: cors::parse_origins(get("API_CORS_ORIGINS").unwrap_or_default())
+                .map_err(|reason| ConfigError::invalid("API_CORS_ORIGINS", reason))?,
+            smtp_url: match optional_secret(get("SMTP_URL")) {
+                Some(url)
+                    if !(url.expose().starts_with("smtp://")
+                        || url.expose().starts_with("smtps://")) =>
+                {
+                    return Err(ConfigError::invalid(
+                        "SMTP_URL",
+                        "must start with smtp:// or smtps://",
+                    ));
+                }
+                url => url,
+            },
+            mail_from: mail_from(get("MAIL_FROM"), production)?,
+            session_idle_minutes: number(vars, "SESSION_IDLE_MINUTES", 30, 5..=24 * 60)? as u32,
+            session_absolute_hours: number(vars, "SESSION_ABSOLUTE_HOURS", 12, 1..=24 * 30)? as u32,
             data_dir,
-        })
+        };
+        // Without mail nobody can confirm an address or reset a password.
+        if production && config.smtp_url.is_none() {
+            return Err(ConfigError::Missing { var: "SMTP_URL" });
+        }
+        Ok(config)
+    }
+}
+
+/// The sender address: required in production (mail from a placeholder domain is spam),
+/// `ShopMarkets <no-reply@localhost>` in development. Only a plain check here; the mailer
+/// parses it fully at start-up.
+fn mail_from(value: Option<&str>, production: bool) -> Result<String, ConfigError> {
+    match value.filter(|v| !v.is_empty()) {
+        Some(from) if from.contains('@') && !from.chars().any(char::is_control) => {
+            Ok(from.to_owned())
+        }
+        Some(_) => Err(ConfigError::invalid(
+            "MAIL_FROM",
+            "must be an address like 'ShopMarkets <no-reply@example.com>'",
+        )),
+        None if production => Err(ConfigError::Missing { var: "MAIL_FROM" }),
+        None => Ok("ShopMarkets <no-reply@localhost>".to_owned()),
     }
 }
 

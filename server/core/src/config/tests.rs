@@ -17,6 +17,11 @@ fn production() -> Vars {
         ("APP_BASE_URL", "https://app.example.com"),
         ("ENCRYPTION_KEYS", &keys::generate_entry("e1")),
         ("SIGNING_KEYS", &keys::generate_entry("s1")),
+        (
+            "SMTP_URL",
+            "smtp://mailer:secret@mail.internal:587?tls=required",
+        ),
+        ("MAIL_FROM", "ShopMarkets <no-reply@example.com>"),
     ])
 }
 
@@ -151,4 +156,86 @@ fn public_url_accepts_origins_only() {
     ] {
         assert!(PublicUrl::parse(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn api_cors_origins_default_to_none_and_accept_exact_origins() {
+    let config = Config::from_vars(&production()).unwrap();
+    assert!(config.api_cors_origins.is_empty());
+
+    let mut v = production();
+    v.insert(
+        "API_CORS_ORIGINS".into(),
+        " https://ERP.example.com , http://127.0.0.1:8080,https://erp.example.com,https://a.example:443,http://[0:0::1]:3000"
+            .into(),
+    );
+    let config = Config::from_vars(&v).unwrap();
+    assert_eq!(
+        config.api_cors_origins,
+        [
+            "https://erp.example.com",
+            "http://127.0.0.1:8080",
+            "https://a.example",
+            "http://[::1]:3000"
+        ]
+    );
+}
+
+#[test]
+fn api_cors_origins_refuse_wildcards_null_paths_and_other_schemes() {
+    for bad in [
+        "*",
+        "https://*.canary.test",
+        "null",
+        "https://erp.canary.test/",
+        "https://erp.canary.test/api",
+        "https://erp.canary.test?x=1",
+        "https://user@erp.canary.test",
+        "ftp://erp.canary.test",
+        "erp.canary.test",
+        "https://",
+        "https://erp.canary.test:0",
+        "https://erp.canary.test:99999",
+        "https://erp.canary.test:80x",
+        "https://-canary-.test",
+        "https://[not-v6]",
+        "https://ok.canary.test,https://canary host",
+    ] {
+        let mut v = production();
+        v.insert("API_CORS_ORIGINS".into(), bad.into());
+        let err = Config::from_vars(&v).unwrap_err();
+        assert_eq!(err.variable(), Some("API_CORS_ORIGINS"), "{bad}: {err}");
+        let text = err.to_string();
+        assert!(!text.contains("canary"), "{bad}: {text} echoes the value");
+    }
+}
+
+#[test]
+fn mail_settings_are_checked_and_required_in_production() {
+    let config = Config::from_vars(&production()).unwrap();
+    assert!(config.smtp_url.is_some());
+    assert!(
+        !format!("{config:?}").contains("secret@mail"),
+        "the SMTP password stays hidden"
+    );
+    for (var, value, message) in [
+        ("SMTP_URL", "", "SMTP_URL is not set"),
+        ("SMTP_URL", "http://mail.example.com", "SMTP_URL"),
+        ("MAIL_FROM", "", "MAIL_FROM is not set"),
+        ("MAIL_FROM", "nobody", "MAIL_FROM"),
+    ] {
+        let mut vars = production();
+        vars.insert(var.to_owned(), value.to_owned());
+        let err = Config::from_vars(&vars).unwrap_err().to_string();
+        assert!(err.contains(message), "{var}={value}: {err}");
+    }
+    let development = Config::from_vars(&vars(&[
+        ("ENCRYPTION_KEYS", &keys::generate_entry("e1")),
+        ("SIGNING_KEYS", &keys::generate_entry("s1")),
+    ]))
+    .unwrap();
+    assert!(development.smtp_url.is_none());
+    assert_eq!(development.mail_from, "ShopMarkets <no-reply@localhost>");
+    assert_eq!(development.session_idle_minutes, 30);
+    assert_eq!(development.session_absolute_hours, 12);
 }

@@ -58,3 +58,9 @@ impl Related<super::user::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl crate::access::OrganizationScoped for Entity {
+    fn organization_column() -> Self::Column {
+        Column::OrganizationId
+    }
+}

@@ -2,8 +2,14 @@
 //! Behaviour lives in the services that use them.
 
 pub mod account_token;
+pub mod api_key;
 pub mod audit_event;
 pub mod email_outbox;
+pub mod invitation;
+pub mod login_throttle;
 pub mod membership;
+pub mod notification;
 pub mod organization;
+pub mod recovery_code;
+pub mod session;
 pub mod user;

@@ -1,4 +1,5 @@
-//! A person who signs in. The password hash never leaves the server.
+//! A person who signs in. The password hash and the TOTP secrets never leave the server, and
+//! `Debug` shows none of them.
 
 use sea_orm::entity::prelude::*;
 
@@ -14,6 +15,13 @@ pub struct Model {
     pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The confirmed TOTP secret, encrypted (`crypto::Cipher`, associated data `totp:<id>`).
+    pub totp_secret: Option<String>,
+    /// A secret from an enrolment not confirmed yet (associated data `totp-pending:<id>`).
+    pub totp_pending_secret: Option<String>,
+    pub totp_enabled_at: Option<DateTimeUtc>,
+    /// The newest time step a code was accepted for; anything at or before it is a replay.
+    pub totp_last_step: Option<i64>,
 }
 
 impl std::fmt::Debug for Model {
@@ -23,6 +31,7 @@ impl std::fmt::Debug for Model {
             .field("password_hash", &"[redacted]")
             .field("locale", &self.locale)
             .field("email_verified_at", &self.email_verified_at)
+            .field("totp_enabled_at", &self.totp_enabled_at)
             .finish_non_exhaustive()
     }
 }

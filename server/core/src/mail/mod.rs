@@ -3,6 +3,7 @@
 //! A sender (SMTP when `SMTP_URL` is set) delivers from the outbox; development shows it on a
 //! page instead.
 
+pub mod sender;
 pub mod templates;
 
 use chrono::Utc;
