@@ -3,6 +3,12 @@
 //! Each one is thin: take the services, call `shopmarkets-core`, map the result into a DTO.
 //! Sea-orm models and secrets never cross the wire.
 
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod members;
+pub mod two_factor;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -12,6 +12,16 @@ pub const LOCALE_COOKIE: &str = "sm_lang";
 
 pub use shopmarkets_types::Locale;
 
+// Each feature keeps its texts in a section of its own (one file, both languages), reached as
+// `texts.get().auth.login_title`; the top-level struct holds the shell's shared texts.
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod members;
+pub mod security;
+
+pub use auth::AuthTexts;
+
 /// The texts of a language.
 pub fn texts_of(locale: Locale) -> &'static Texts {
     match locale {
@@ -138,6 +148,11 @@ pub struct Texts {
     pub outbox_intro: &'static str,
     pub outbox_empty: &'static str,
     pub request_failed: &'static str,
+    pub auth: &'static AuthTexts,
+    pub audit: &'static audit::AuditTexts,
+    pub members: &'static members::MembersTexts,
+    pub api_keys: &'static api_keys::ApiKeysTexts,
+    pub security: &'static security::SecurityTexts,
 }
 
 pub static DE: Texts = Texts {
@@ -193,6 +208,11 @@ pub static DE: Texts = Texts {
     outbox_intro: "Nur in der Entwicklung: die E-Mails, die ShopMarkets verschickt hätte.",
     outbox_empty: "Noch keine E-Mails.",
     request_failed: "Das hat nicht geklappt. Bitte versuchen Sie es in einem Moment noch einmal.",
+    auth: &auth::DE,
+    audit: &audit::DE,
+    members: &members::DE,
+    api_keys: &api_keys::DE,
+    security: &security::DE,
 };
 
 pub static EN: Texts = Texts {
@@ -248,6 +268,11 @@ pub static EN: Texts = Texts {
     outbox_intro: "Development only: the emails ShopMarkets would have sent.",
     outbox_empty: "No emails yet.",
     request_failed: "That did not work. Please try again in a moment.",
+    auth: &auth::EN,
+    audit: &audit::EN,
+    members: &members::EN,
+    api_keys: &api_keys::EN,
+    security: &security::EN,
 };
 
 #[cfg(test)]

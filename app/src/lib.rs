@@ -5,6 +5,9 @@
 //! `shopmarkets-core`), and with `hydrate` into the browser's wasm bundle (where they become
 //! HTTP calls). Nothing server-only is compiled into the browser.
 
+// Large pages nest deep view types; the hydrate build needs more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod api;
 mod components;
 pub mod i18n;
@@ -85,6 +88,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("register") view=RegisterPage/>
                     <Route path=path!("verify-email") view=VerifyEmailPage/>
                     <Route path=path!("dev/outbox") view=DevOutboxPage/>
+                    <Route path=path!("login") view=pages::login::LoginPage/>
+                    <Route path=path!("login/second-factor") view=pages::login::SecondFactorPage/>
+                    <Route path=path!("forgot-password") view=pages::password_reset::ForgotPasswordPage/>
+                    <Route path=path!("reset-password") view=pages::password_reset::ResetPasswordPage/>
+                    <Route path=path!("account") view=pages::account::AccountPage/>
+                    <Route path=path!("members") view=pages::members::MembersPage/>
+                    <Route path=path!("api-keys") view=pages::api_keys::ApiKeysPage/>
+                    <Route path=path!("audit") view=pages::audit::AuditPage/>
+                    <Route path=path!("invitations/accept") view=pages::accept_invitation::AcceptInvitationPage/>
                 </Routes>
             </Layout>
         </Router>

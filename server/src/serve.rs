@@ -5,7 +5,12 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use leptos::config::get_configuration;
-use shopmarkets_core::{Config, db, rate_limit::RateLimiter};
+use shopmarkets_core::{
+    Config, Db, db,
+    mail::sender::{self, Mailer},
+    rate_limit::RateLimiter,
+    sessions,
+};
 
 use crate::http::{AppState, router};
 
@@ -38,6 +43,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     tracing::info!(store = rate_limiter.describe(), "rate limits ready");
+
+    match &config.smtp_url {
+        Some(url) => {
+            let mailer = Mailer::new(url, &config.mail_from).context("mail settings")?;
+            tokio::spawn(sender::run(mailer, db.clone()));
+            tracing::info!("email goes out over SMTP");
+        }
+        None => tracing::info!("SMTP_URL is not set: email stays in the outbox (/dev/outbox)"),
+    }
+    tokio::spawn(clean_up_sessions(db.clone()));
     let state = AppState::new(options, config, db.clone(), rate_limiter);
     let public_url = state.origin();
     let app = router(state);
@@ -54,6 +69,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("stopped accepting requests; closing the database");
     db.close().await.ok();
     Ok(())
+}
+
+/// Removes expired sessions every ten minutes.
+async fn clean_up_sessions(db: Db) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match sessions::delete_expired(&db).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::debug!(removed, "expired sessions removed"),
+            Err(err) => tracing::error!(error = %err, "removing expired sessions failed"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM (how orchestrators stop a process) or Ctrl-C.

@@ -5,7 +5,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::{
-    components::language_switch::LanguageSwitch,
+    components::{
+        language_switch::LanguageSwitch,
+        session::{UserMenu, provide_current_user},
+    },
     i18n::{Texts, use_texts},
 };
 
@@ -15,7 +18,7 @@ struct NavItem {
     label: fn(&Texts) -> &'static str,
 }
 
-const NAV: [NavItem; 7] = [
+const NAV: [NavItem; 10] = [
     NavItem {
         href: "/",
         label: |t| t.nav_dashboard,
@@ -37,6 +40,18 @@ const NAV: [NavItem; 7] = [
         label: |t| t.nav_sync,
     },
     NavItem {
+        href: "/members",
+        label: |t| t.members.nav,
+    },
+    NavItem {
+        href: "/api-keys",
+        label: |t| t.api_keys.nav,
+    },
+    NavItem {
+        href: "/audit",
+        label: |t| t.audit.nav,
+    },
+    NavItem {
         href: "/settings",
         label: |t| t.nav_settings,
     },
@@ -50,6 +65,7 @@ const NAV: [NavItem; 7] = [
 pub fn Layout(children: Children) -> impl IntoView {
     let texts = use_texts();
     let menu_open = RwSignal::new(false);
+    provide_current_user();
 
     view! {
         <a class="skip-link" href="#main">{move || texts.get().skip_to_content}</a>
@@ -69,7 +85,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"SM"</span>
                 <span class="brand-name">"ShopMarkets"</span>
             </a>
-            <a class="topbar-link" href="/register" id="register-link">{move || texts.get().nav_register}</a>
+            <UserMenu/>
             <LanguageSwitch/>
         </header>
         <div class="frame">

@@ -3,3 +3,5 @@
 pub mod field;
 pub mod language_switch;
 pub mod layout;
+pub mod session;
+pub mod two_factor;

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 use crate::{
     api::{SystemStatusView, system_status},
+    components::session::Notices,
     i18n::use_texts,
 };
 
@@ -17,6 +18,7 @@ pub fn DashboardPage() -> impl IntoView {
         <Title text=move || texts.get().nav_dashboard/>
         <h1>{move || texts.get().nav_dashboard}</h1>
         <p class="lead">{move || texts.get().dashboard_intro}</p>
+        <Notices/>
         <section class="card" aria-labelledby="system-heading">
             <h2 id="system-heading">{move || texts.get().system_heading}</h2>
             <Suspense fallback=move || view! { <p class="muted">{move || texts.get().system_loading}</p> }>

@@ -1,8 +1,15 @@
 //! One module per page.
 
+pub mod accept_invitation;
+pub mod account;
+pub mod api_keys;
+pub mod audit;
 pub mod dashboard;
 pub mod dev_outbox;
+pub mod login;
+pub mod members;
 pub mod not_found;
+pub mod password_reset;
 pub mod planned;
 pub mod register;
 pub mod verify_email;

@@ -193,6 +193,12 @@ name_type!(
     1,
     120
 );
+name_type!(
+    /// What a merchant calls an API key, to tell keys apart ("ERP sync"; 1–80 characters).
+    ApiKeyName,
+    1,
+    80
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,5 +10,5 @@ mod input;
 mod locale;
 
 pub use field_error::FieldError;
-pub use input::{DisplayName, EmailAddress, OrganizationName, Password};
+pub use input::{ApiKeyName, DisplayName, EmailAddress, OrganizationName, Password};
 pub use locale::Locale;

@@ -20,7 +20,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use shopmarkets_types::FieldError;
+use shopmarkets_types::{ApiKeyName, FieldError};
 use subtle::ConstantTimeEq as _;
 use uuid::Uuid;
 
@@ -39,7 +39,7 @@ pub const KEY_PREFIX: &str = "smk_";
 /// Length of the public, random part of a key.
 pub const PREFIX_LEN: usize = 8;
 /// The longest key name.
-pub const MAX_NAME_LEN: usize = 80;
+pub const MAX_NAME_LEN: usize = ApiKeyName::MAX_LEN;
 const PREFIX_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const SECRET_BYTES: usize = 32;
 /// 32 bytes in base64url without padding.
@@ -121,17 +121,7 @@ pub struct NewApiKey {
 
 /// A key name: trimmed, 1–80 characters, no control characters.
 pub fn parse_name(input: &str) -> Result<String, FieldError> {
-    let name = input.trim();
-    if name.is_empty() {
-        return Err(FieldError::Required);
-    }
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(FieldError::TooLong { max: MAX_NAME_LEN });
-    }
-    if name.chars().any(char::is_control) {
-        return Err(FieldError::ControlCharacters);
-    }
-    Ok(name.to_owned())
+    ApiKeyName::parse(input).map(String::from)
 }
 
 /// Creates a key for the scope's organization. Needs [`Permission::ManageApiKeys`]; recorded in

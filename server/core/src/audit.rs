@@ -91,6 +91,25 @@ pub struct NewAuditEvent {
     pub details: serde_json::Value,
 }
 
+impl NewAuditEvent {
+    /// An event a user caused (signing in, changing a password, ending sessions).
+    pub fn by_user(
+        action: AuditAction,
+        organization_id: Option<Uuid>,
+        user_id: Uuid,
+        ip: Option<IpAddr>,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            organization_id,
+            actor_user_id: Some(user_id),
+            action,
+            ip,
+            details,
+        }
+    }
+}
+
 /// The result of checking a chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {

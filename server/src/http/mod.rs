@@ -1,6 +1,7 @@
 //! The HTTP surface: pages and server functions from `shopmarkets-app`, health and metrics, and
 //! the layers every response passes through.
 
+pub mod api_v1;
 pub mod csrf;
 pub mod error;
 pub mod health;
@@ -8,6 +9,7 @@ pub mod metrics;
 pub mod observe;
 pub mod rate_limit;
 pub mod security;
+pub mod session;
 
 use std::{sync::Arc, time::Instant};
 
@@ -23,7 +25,9 @@ use axum::{
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use shopmarkets_app::{App, services::Services, shell};
-use shopmarkets_core::{Config, Db, rate_limit::RateLimiter};
+use shopmarkets_core::{
+    Config, Db, clock::SharedClock, crypto::Cipher, rate_limit::RateLimiter, sessions::Timeouts,
+};
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer, compression::CompressionLayer, limit::RequestBodyLimitLayer,
@@ -52,6 +56,11 @@ impl AppState {
         db: Db,
         rate_limiter: RateLimiter,
     ) -> Self {
+        let cipher = Arc::new(Cipher::new(&config.encryption_keys));
+        let session_timeouts = Timeouts {
+            idle: chrono::Duration::minutes(config.session_idle_minutes.into()),
+            absolute: chrono::Duration::hours(config.session_absolute_hours.into()),
+        };
         let origin = config.public_url.as_ref().map_or_else(
             || format!("http://{}", leptos_options.site_addr),
             |url| url.as_str().to_owned(),
@@ -64,8 +73,17 @@ impl AppState {
                 rate_limiter,
                 origin,
                 started_at: Instant::now(),
+                clock: shopmarkets_core::clock::system(),
+                cipher,
+                session_timeouts,
             },
         }
+    }
+
+    /// Replaces the clock (tests move time with a `ManualClock`).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.services.clock = clock;
+        self
     }
 }
 
@@ -87,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::render))
+        .nest("/api/v1", api_v1::router(&state))
         .route(
             "/api/{*fn_name}",
             get(server_fn_handler).post(server_fn_handler),
@@ -97,6 +116,13 @@ pub fn router(state: AppState) -> Router {
         })
         .route_layer(middleware::from_fn(observe::tag_route))
         .fallback(fallback)
+        // Innermost: the session exists for pages, server functions and the fallback, after
+        // the guards below have let the request through.
+        .layer(session::layer(
+            state.services.db.clone(),
+            &config,
+            state.services.session_timeouts,
+        ))
         .layer(
             // Outermost first.
             ServiceBuilder::new()

@@ -17,12 +17,29 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use shopmarkets_app::services::Services;
+use shopmarkets_app::services::{ClientIp, Services};
 use shopmarkets_core::rate_limit::{Decision, Quota, RateLimiter};
 
 use super::error::ApiError;
 
 const NOT_COUNTED: [&str; 4] = ["/health/", "/metrics", "/pkg/", "/favicon.ico"];
+
+/// Endpoints that cost a password hash or send email: a second, much smaller budget per
+/// client on top of the general one (the database-backed sign-in throttling still applies).
+const COSTLY: [&str; 9] = [
+    "/api/login",
+    "/api/second_factor",
+    "/api/register",
+    "/api/request_password_reset",
+    "/api/reset_password",
+    "/api/change_password",
+    "/api/begin_two_factor",
+    "/api/disable_two_factor",
+    "/api/regenerate_recovery_codes",
+];
+
+/// Requests a minute per client for each [`COSTLY`] endpoint.
+const COSTLY_PER_MINUTE: u32 = 10;
 
 #[derive(Clone)]
 pub struct ClientLimit {
@@ -49,10 +66,21 @@ pub async fn limit(State(limit): State<ClientLimit>, request: Request, next: Nex
     if NOT_COUNTED.iter().any(|prefix| path.starts_with(prefix)) {
         return next.run(request).await;
     }
-    let key = match client_ip(&request, limit.proxy_hops) {
-        Some(ip) => format!("ip:{ip}"),
-        None => "ip:unknown".to_owned(),
-    };
+    let ip = client_ip(&request, limit.proxy_hops);
+    let client = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    if let Some(endpoint) = COSTLY.iter().find(|endpoint| path == **endpoint) {
+        let quota = Quota::new(COSTLY_PER_MINUTE, Duration::from_secs(60));
+        let key = format!("costly:{endpoint}:{client}");
+        if let Ok(Decision::Limited { retry_after }) = limit.limiter.check(&key, quota).await {
+            return too_many_requests(retry_after);
+        }
+    }
+    let key = format!("ip:{client}");
+    let mut request = request;
+    if let Some(ip) = ip {
+        // Server functions read the proxy-aware address from here (sign-in throttling, audit).
+        request.extensions_mut().insert(ClientIp(ip));
+    }
     match limit.limiter.check(&key, limit.quota).await {
         Ok(Decision::Allowed { .. }) => next.run(request).await,
         Ok(Decision::Limited { retry_after }) => too_many_requests(retry_after),
@@ -81,7 +109,7 @@ pub fn too_many_requests(retry_after: Duration) -> Response {
 /// The client's address: the peer, or with `hops` trusted proxies in front, the address the
 /// outermost of them saw (counted from the right of `X-Forwarded-For`, which clients cannot
 /// forge past our own proxies).
-fn client_ip(request: &Request, hops: usize) -> Option<IpAddr> {
+pub(crate) fn client_ip(request: &Request, hops: usize) -> Option<IpAddr> {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

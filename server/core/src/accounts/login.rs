@@ -123,13 +123,13 @@ pub async fn login(
     }
     audit::record(
         db,
-        NewAuditEvent {
+        NewAuditEvent::by_user(
+            AuditAction::LoginSucceeded,
             organization_id,
-            actor_user_id: Some(account.id),
-            action: AuditAction::LoginSucceeded,
+            account.id,
             ip,
-            details: json!({ "user_id": account.id, "second_factor": null }),
-        },
+            json!({ "user_id": account.id, "second_factor": null }),
+        ),
     )
     .await?;
     Ok(LoginOutcome::SignedIn {
@@ -176,13 +176,13 @@ async fn record_failure(
     let organization_id = default_organization(db, user_id).await?;
     audit::record(
         db,
-        NewAuditEvent {
+        NewAuditEvent::by_user(
+            AuditAction::LoginFailed,
             organization_id,
-            actor_user_id: Some(user_id),
-            action: AuditAction::LoginFailed,
+            user_id,
             ip,
-            details: json!({ "user_id": user_id, "step": "password" }),
-        },
+            json!({ "user_id": user_id, "step": "password" }),
+        ),
     )
     .await?;
     if newly_blocked {
@@ -257,13 +257,13 @@ pub async fn second_factor(
             };
             audit::record(
                 db,
-                NewAuditEvent {
+                NewAuditEvent::by_user(
+                    AuditAction::LoginSucceeded,
                     organization_id,
-                    actor_user_id: Some(user_id),
-                    action: AuditAction::LoginSucceeded,
+                    user_id,
                     ip,
-                    details: json!({ "user_id": user_id, "second_factor": second_factor }),
-                },
+                    json!({ "user_id": user_id, "second_factor": second_factor }),
+                ),
             )
             .await?;
             Ok(method)
@@ -273,13 +273,13 @@ pub async fn second_factor(
             tracing::info!(event = "login.failed", %user_id, step = "second_factor", "second factor refused");
             audit::record(
                 db,
-                NewAuditEvent {
+                NewAuditEvent::by_user(
+                    AuditAction::LoginFailed,
                     organization_id,
-                    actor_user_id: Some(user_id),
-                    action: AuditAction::LoginFailed,
+                    user_id,
                     ip,
-                    details: json!({ "user_id": user_id, "step": "second_factor" }),
-                },
+                    json!({ "user_id": user_id, "step": "second_factor" }),
+                ),
             )
             .await?;
             if failure.newly_blocked

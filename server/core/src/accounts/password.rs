@@ -56,15 +56,16 @@ pub async fn request_reset(
         templates::reset_password(&account.email, locale, &link),
     )
     .await?;
+    let organization_id = login::default_organization(&txn, account.id).await?;
     audit::record_in(
         &txn,
-        NewAuditEvent {
-            organization_id: None,
-            actor_user_id: Some(account.id),
-            action: AuditAction::PasswordResetRequested,
+        NewAuditEvent::by_user(
+            AuditAction::PasswordResetRequested,
+            organization_id,
+            account.id,
             ip,
-            details: json!({ "user_id": account.id }),
-        },
+            json!({ "user_id": account.id }),
+        ),
     )
     .await?;
     txn.commit().await?;
@@ -169,13 +170,13 @@ async fn after_change(
     let organization_id = login::default_organization(txn, account.id).await?;
     audit::record_in(
         txn,
-        NewAuditEvent {
+        NewAuditEvent::by_user(
+            AuditAction::PasswordChanged,
             organization_id,
-            actor_user_id: Some(account.id),
-            action: AuditAction::PasswordChanged,
+            account.id,
             ip,
-            details: json!({ "user_id": account.id, "via": via }),
-        },
+            json!({ "user_id": account.id, "via": via }),
+        ),
     )
     .await?;
     Ok(())

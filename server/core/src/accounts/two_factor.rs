@@ -187,15 +187,16 @@ pub async fn confirm_enrolment(
         .exec(&txn)
         .await?;
     let codes = replace_recovery_codes(&txn, user_id, now).await?;
+    let organization_id = super::login::default_organization(&txn, user_id).await?;
     audit::record_in(
         &txn,
-        NewAuditEvent {
-            organization_id: None,
-            actor_user_id: Some(user_id),
-            action: AuditAction::TwoFactorEnabled,
+        NewAuditEvent::by_user(
+            AuditAction::TwoFactorEnabled,
+            organization_id,
+            user_id,
             ip,
-            details: json!({ "user_id": user_id }),
-        },
+            json!({ "user_id": user_id }),
+        ),
     )
     .await?;
     txn.commit().await?;
@@ -245,15 +246,16 @@ pub async fn disable(
         .filter(recovery_code::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
+    let organization_id = super::login::default_organization(&txn, user_id).await?;
     audit::record_in(
         &txn,
-        NewAuditEvent {
-            organization_id: None,
-            actor_user_id: Some(user_id),
-            action: AuditAction::TwoFactorDisabled,
+        NewAuditEvent::by_user(
+            AuditAction::TwoFactorDisabled,
+            organization_id,
+            user_id,
             ip,
-            details: json!({ "user_id": user_id }),
-        },
+            json!({ "user_id": user_id }),
+        ),
     )
     .await?;
     txn.commit().await?;
@@ -390,15 +392,19 @@ fn wrong_code() -> AccountError {
 /// logins raced. Logged and audited (never the code itself), then answered as a wrong code.
 async fn replay_rejected(db: &Db, user_id: Uuid, ip: Option<IpAddr>) -> AccountError {
     tracing::warn!(%user_id, "TOTP code replay rejected");
+    let organization_id = super::login::default_organization(db, user_id)
+        .await
+        .ok()
+        .flatten();
     let recorded = audit::record(
         db,
-        NewAuditEvent {
-            organization_id: None,
-            actor_user_id: Some(user_id),
-            action: AuditAction::TotpReplayRejected,
+        NewAuditEvent::by_user(
+            AuditAction::TotpReplayRejected,
+            organization_id,
+            user_id,
             ip,
-            details: json!({ "user_id": user_id }),
-        },
+            json!({ "user_id": user_id }),
+        ),
     )
     .await;
     if let Err(err) = recorded {
