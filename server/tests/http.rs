@@ -1,15 +1,15 @@
 //! The HTTP baseline, driven through the router without a socket: health, metrics, request
 //! ids, error shape, security headers, pages and the language switch.
 
+mod common;
+
 use axum::{
     Router,
     body::Body,
     http::{Request, StatusCode, header},
     response::Response,
 };
-use http_body_util::BodyExt as _;
-use leptos::config::LeptosOptions;
-use serde_json::Value;
+use common::{body_json, body_text, get, leptos_options, on_shared_runtime};
 use shopmarkets_core::{
     rate_limit::RateLimiter,
     testing::{TestDb, config},
@@ -17,28 +17,7 @@ use shopmarkets_core::{
 use shopmarkets_server::http::{AppState, router};
 use tower::ServiceExt as _;
 
-/// All tests render pages on one multi-threaded runtime that lives as long as the process, as
-/// the server does. Leptos spawns render tasks on the runtime current at the time; with a
-/// runtime per test, a task spawned while another test's runtime was current could be dropped
-/// with that runtime and leave a render waiting forever.
-fn on_shared_runtime<F: std::future::Future<Output = ()>>(test: F) {
-    static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("test runtime")
-    });
-    RUNTIME.block_on(test);
-}
-
-fn leptos_options() -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name("shopmarkets")
-        .site_root("target/site")
-        .build()
-}
-
+/// The router on an in-memory database of its own, with configuration overrides.
 async fn app_with(overrides: &[(&str, &str)]) -> (Router, TestDb) {
     let test_db = TestDb::sqlite().await;
     let state = AppState::new(
@@ -56,19 +35,6 @@ async fn app() -> (Router, TestDb) {
 
 async fn send(app: &Router, request: Request<Body>) -> Response {
     app.clone().oneshot(request).await.expect("infallible")
-}
-
-fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).unwrap()
-}
-
-async fn body_text(response: Response) -> String {
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
-
-async fn body_json(response: Response) -> Value {
-    serde_json::from_str(&body_text(response).await).expect("JSON body")
 }
 
 #[test]
@@ -181,6 +147,8 @@ fn production_adds_hsts() {
             ("APP_ENV", "production"),
             ("DATABASE_URL", "sqlite::memory:"),
             ("APP_BASE_URL", "https://app.example.com"),
+            ("SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("MAIL_FROM", "ShopMarkets <no-reply@example.com>"),
         ])
         .await;
         let response = send(&app, get("/health/live")).await;
@@ -439,6 +407,8 @@ fn the_development_outbox_is_closed_in_production() {
             ("APP_ENV", "production"),
             ("DATABASE_URL", "sqlite::memory:"),
             ("APP_BASE_URL", "https://app.example.com"),
+            ("SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("MAIL_FROM", "ShopMarkets <no-reply@example.com>"),
         ])
         .await;
         let request = Request::post("/api/dev_outbox")

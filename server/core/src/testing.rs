@@ -6,9 +6,24 @@
 //! afterwards. When PostgreSQL is unreachable the PostgreSQL half reports SKIPPED, unless
 //! `REQUIRE_POSTGRES=1`, which makes it fail.
 
-use sea_orm::{ConnectionTrait, Database};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, Set};
+use shopmarkets_types::{DisplayName, EmailAddress, Locale, OrganizationName, Password};
+use uuid::Uuid;
 
-use crate::db::{self, DatabaseUrl, Db};
+use crate::{
+    Secret,
+    access::Scope,
+    accounts::{
+        registration::{self, Registration},
+        totp::TotpSecret,
+        two_factor::{self, RecoveryCodes},
+    },
+    crypto::Cipher,
+    db::{self, DatabaseUrl, Db},
+    entity::user,
+    organizations,
+};
 
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -194,30 +209,118 @@ pub async fn emailed_token(db: &Db, address: &str, kind: &str) -> String {
         .to_owned()
 }
 
+/// A sign-up form filled in for `address`: named "Test User", with an organization named after
+/// the address ("Org of …"), in English.
+pub fn registration(address: &str, password: &str) -> Registration {
+    Registration {
+        email: EmailAddress::parse(address).expect("test address"),
+        password: Password::parse(password).expect("test password"),
+        display_name: DisplayName::parse("Test User").expect("name"),
+        organization_name: OrganizationName::parse(&format!("Org of {address}"))
+            .expect("organization name"),
+        locale: Locale::En,
+    }
+}
+
+/// Signs up with `form`, leaving the address unconfirmed; returns the new user's id.
+pub async fn registered_user(db: &Db, form: Registration) -> Uuid {
+    let email = form.email.as_str().to_owned();
+    registration::register(db, "https://app.example.com", form, None)
+        .await
+        .expect("register");
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(db)
+        .await
+        .expect("read the user")
+        .expect("the new user")
+        .id
+}
+
+/// Signs up with `form` and confirms the address with the emailed link; returns the
+/// user's id.
+pub async fn confirmed_registration(db: &Db, form: Registration) -> Uuid {
+    let address = form.email.as_str().to_owned();
+    let user_id = registered_user(db, form).await;
+    let token = emailed_token(db, &address, "verify_email").await;
+    let confirmed = registration::verify_email(db, &token)
+        .await
+        .expect("confirm address");
+    assert_eq!(confirmed, user_id);
+    user_id
+}
+
 /// Signs up `address` (with its own organization, named after the address) and confirms it;
 /// returns the user's id.
-pub async fn confirmed_user(db: &Db, address: &str, password: &str) -> uuid::Uuid {
-    use shopmarkets_types::{DisplayName, EmailAddress, Locale, OrganizationName, Password};
+pub async fn confirmed_user(db: &Db, address: &str, password: &str) -> Uuid {
+    confirmed_registration(db, registration(address, password)).await
+}
+
+/// A user with a confirmed address and no organization, written straight to the database:
+/// fast (no sign-up, no password hashing), but unable to sign in.
+pub async fn inserted_user(db: &Db, address: &str, display_name: &str, locale: Locale) -> Uuid {
+    let now = Utc::now();
+    let id = Uuid::new_v4();
     let email = EmailAddress::parse(address).expect("test address");
-    crate::accounts::registration::register(
-        db,
-        "https://app.example.com",
-        crate::accounts::registration::Registration {
-            email: email.clone(),
-            password: Password::parse(password).expect("test password"),
-            display_name: DisplayName::parse("Test User").expect("name"),
-            organization_name: OrganizationName::parse(&format!("Org of {address}"))
-                .expect("organization name"),
-            locale: Locale::En,
-        },
-        None,
-    )
+    user::Entity::insert(user::ActiveModel {
+        id: Set(id),
+        email: Set(email.as_str().to_owned()),
+        password_hash: Set("not-a-hash".to_owned()),
+        display_name: Set(display_name.to_owned()),
+        locale: Set(locale.code().to_owned()),
+        email_verified_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
     .await
-    .expect("register");
-    let token = emailed_token(db, email.as_str(), "verify_email").await;
-    crate::accounts::registration::verify_email(db, &token)
+    .expect("insert the user");
+    id
+}
+
+/// A new organization named `name`, created by a new [`inserted_user`] at `address` (named
+/// "Owner", German), its only owner; returns the owner's id and scope.
+pub async fn owner_of_new_organization(db: &Db, address: &str, name: &str) -> (Uuid, Scope) {
+    let user_id = inserted_user(db, address, "Owner", Locale::De).await;
+    let name = OrganizationName::parse(name).expect("organization name");
+    let scope = organizations::create(db, user_id, name, None)
         .await
-        .expect("confirm address")
+        .expect("create the organization");
+    (user_id, scope)
+}
+
+/// What an authenticator app makes of a secret shown in base32 (spaces ignored).
+pub fn totp_secret(base32: &str) -> TotpSecret {
+    let compact: String = base32.chars().filter(|c| !c.is_whitespace()).collect();
+    TotpSecret::from_bytes(
+        totp_rs::Secret::try_from_base32(&compact)
+            .expect("base32 secret")
+            .as_bytes()
+            .to_vec(),
+    )
+}
+
+/// Turns two-factor authentication on for a user, as the user does on the account page: starts
+/// the enrolment with `password` and confirms it with the app's code at `now`. Returns the app's
+/// secret and the recovery codes.
+pub async fn enable_two_factor(
+    db: &Db,
+    cipher: &Cipher,
+    user_id: Uuid,
+    password: &str,
+    now: DateTime<Utc>,
+) -> (TotpSecret, RecoveryCodes) {
+    let password = Secret::new(password.to_owned());
+    let enrolment = two_factor::begin_enrolment(db, cipher, user_id, &password, now)
+        .await
+        .expect("begin the enrolment");
+    let secret = totp_secret(&enrolment.secret_base32);
+    let code = secret.code_at(now.timestamp() as u64);
+    let codes = two_factor::confirm_enrolment(db, cipher, user_id, &code, now, None)
+        .await
+        .expect("confirm the enrolment");
+    (secret, codes)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, net::IpAddr};
 
-use chrono::{Duration, SubsecRound, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use shopmarkets_core::{
     accounts::{
@@ -17,7 +17,7 @@ use shopmarkets_core::{
     notifications,
     secret::Secret,
     sessions::{self, AUTH_KEY, DbSessionStore, SessionAuth, Stage},
-    testing::{confirmed_user, emailed_token},
+    testing::{confirmed_user, emailed_token, registered_user, registration},
 };
 use shopmarkets_types::{FieldError, Password};
 use tower_sessions_core::{
@@ -35,6 +35,16 @@ fn ip(s: &str) -> Option<IpAddr> {
 
 fn pw(s: &str) -> Secret<String> {
     Secret::new(s.to_owned())
+}
+
+/// Anna's sign-in with `password`, from `from` at `at`.
+async fn anna_login(
+    db: &Db,
+    password: &str,
+    from: Option<IpAddr>,
+    at: DateTime<Utc>,
+) -> Result<LoginOutcome, LoginError> {
+    login(db, BASE, "anna@example.com", pw(password), from, at).await
 }
 
 async fn mails_of_kind(db: &Db, kind: &str) -> u64 {
@@ -86,22 +96,7 @@ async fn unknown_address_and_wrong_password_are_refused_alike(db: Db) {
 }
 
 async fn an_unconfirmed_address_gets_a_new_link_instead_of_a_session(db: Db) {
-    use shopmarkets_core::accounts::registration::{Registration, register};
-    use shopmarkets_types::{DisplayName, EmailAddress, Locale, OrganizationName};
-    register(
-        &db,
-        BASE,
-        Registration {
-            email: EmailAddress::parse("late@example.com").unwrap(),
-            password: Password::parse(PASSWORD).unwrap(),
-            display_name: DisplayName::parse("Late").unwrap(),
-            organization_name: OrganizationName::parse("Late GmbH").unwrap(),
-            locale: Locale::De,
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    registered_user(&db, registration("late@example.com", PASSWORD)).await;
     assert_eq!(mails_of_kind(&db, "verify_email").await, 1);
     let outcome = login(
         &db,
@@ -124,15 +119,7 @@ async fn guessing_is_throttled_per_account_and_address(db: Db) {
     let attacker = ip("203.0.113.66");
     let start = Utc::now();
     for attempt in 1..=5 {
-        let result = login(
-            &db,
-            BASE,
-            "anna@example.com",
-            pw("Falsch Falsch Falsch"),
-            attacker,
-            start,
-        )
-        .await;
+        let result = anna_login(&db, "Falsch Falsch Falsch", attacker, start).await;
         assert!(
             matches!(result, Err(LoginError::Refused)),
             "attempt {attempt}"
@@ -140,47 +127,31 @@ async fn guessing_is_throttled_per_account_and_address(db: Db) {
     }
     assert_eq!(mails_of_kind(&db, "suspicious_sign_ins").await, 0);
     // The sixth failure starts the back-off and tells the owner.
-    let _ = login(
-        &db,
-        BASE,
-        "anna@example.com",
-        pw("Falsch Falsch Falsch"),
-        attacker,
-        start,
-    )
-    .await;
+    let _ = anna_login(&db, "Falsch Falsch Falsch", attacker, start).await;
     assert_eq!(mails_of_kind(&db, "suspicious_sign_ins").await, 1);
     let unread = notifications::unread(&db, user_id).await.unwrap();
     assert_eq!(unread.len(), 1);
     assert_eq!(unread[0].kind, notifications::Kind::SuspiciousSignIns);
 
     // While blocked, even the right password from that address gets the generic refusal.
-    let blocked = login(&db, BASE, "anna@example.com", pw(PASSWORD), attacker, start).await;
+    let blocked = anna_login(&db, PASSWORD, attacker, start).await;
     assert!(matches!(blocked, Err(LoginError::Refused)));
     // The owner, from elsewhere, is not affected.
-    let owner = login(
-        &db,
-        BASE,
-        "anna@example.com",
-        pw(PASSWORD),
-        ip("198.51.100.1"),
-        start,
-    )
-    .await;
+    let owner = anna_login(&db, PASSWORD, ip("198.51.100.1"), start).await;
     assert!(
         matches!(owner, Ok(LoginOutcome::SignedIn { .. })),
         "{owner:?}"
     );
     // Once the block has run out, the right password works from the attacker's address too.
     let later = start + Duration::seconds(2);
-    let after = login(&db, BASE, "anna@example.com", pw(PASSWORD), attacker, later).await;
+    let after = anna_login(&db, PASSWORD, attacker, later).await;
     assert!(
         matches!(after, Ok(LoginOutcome::SignedIn { .. })),
         "{after:?}"
     );
     // More failures the same day do not send a second email.
     for _ in 0..7 {
-        let _ = login(&db, BASE, "anna@example.com", pw("Falsch"), attacker, later).await;
+        let _ = anna_login(&db, "Falsch", attacker, later).await;
     }
     assert_eq!(mails_of_kind(&db, "suspicious_sign_ins").await, 1);
 }
@@ -193,41 +164,17 @@ async fn the_account_takes_at_most_100_failures_an_hour(db: Db) {
     let start = Utc::now().trunc_subsecs(6);
     for n in 0..100u32 {
         let from = ip(&format!("10.{}.{}.1", n / 250, n % 250));
-        let result = login(
-            &db,
-            BASE,
-            "anna@example.com",
-            pw("Falsch Falsch Falsch"),
-            from,
-            start,
-        )
-        .await;
+        let result = anna_login(&db, "Falsch Falsch Falsch", from, start).await;
         assert!(matches!(result, Err(LoginError::Refused)));
     }
     let keys = throttle::password_keys("anna@example.com", None);
     let until = throttle::blocked_until(&db, &keys, start).await.unwrap();
     assert_eq!(until, Some(start + throttle::WINDOW));
-    let fresh = login(
-        &db,
-        BASE,
-        "anna@example.com",
-        pw(PASSWORD),
-        ip("192.0.2.1"),
-        start,
-    )
-    .await;
+    let fresh = anna_login(&db, PASSWORD, ip("192.0.2.1"), start).await;
     assert!(matches!(fresh, Err(LoginError::Refused)));
     // After the hour, the owner is in again.
     let later = start + throttle::WINDOW + Duration::seconds(1);
-    let owner = login(
-        &db,
-        BASE,
-        "anna@example.com",
-        pw(PASSWORD),
-        ip("192.0.2.1"),
-        later,
-    )
-    .await;
+    let owner = anna_login(&db, PASSWORD, ip("192.0.2.1"), later).await;
     assert!(
         matches!(owner, Ok(LoginOutcome::SignedIn { .. })),
         "{owner:?}"
@@ -241,15 +188,7 @@ async fn a_password_reset_lifts_the_block_and_ends_every_session(db: Db) {
     let start = Utc::now();
     for n in 0..100u32 {
         let from = ip(&format!("10.0.{}.{}", n / 250, n % 250));
-        let _ = login(
-            &db,
-            BASE,
-            "anna@example.com",
-            pw("Falsch Falsch Falsch"),
-            from,
-            start,
-        )
-        .await;
+        let _ = anna_login(&db, "Falsch Falsch Falsch", from, start).await;
     }
 
     // Unknown addresses get nothing, known ones a link.
@@ -302,25 +241,9 @@ async fn a_password_reset_lifts_the_block_and_ends_every_session(db: Db) {
 
     assert_eq!(sessions_of(&db, user_id).await, 0, "every session ended");
     assert_eq!(mails_of_kind(&db, "password_changed").await, 1);
-    let old = login(
-        &db,
-        BASE,
-        "anna@example.com",
-        pw(PASSWORD),
-        ip("192.0.2.1"),
-        start,
-    )
-    .await;
+    let old = anna_login(&db, PASSWORD, ip("192.0.2.1"), start).await;
     assert!(matches!(old, Err(LoginError::Refused)));
-    let new = login(
-        &db,
-        BASE,
-        "anna@example.com",
-        pw(new_password),
-        ip("192.0.2.1"),
-        start,
-    )
-    .await;
+    let new = anna_login(&db, new_password, ip("192.0.2.1"), start).await;
     assert!(
         matches!(new, Ok(LoginOutcome::SignedIn { .. })),
         "the block is lifted: {new:?}"
@@ -501,31 +424,18 @@ async fn users_list_and_end_only_their_own_sessions(db: Db) {
 /// user and refuses a code used before.
 async fn the_second_factor_step_is_throttled_and_refuses_replays(db: Db) {
     use shopmarkets_core::{
-        accounts::{login::second_factor, totp::TotpSecret, two_factor},
+        accounts::login::second_factor,
         crypto::Cipher,
-        testing,
+        testing::{self, enable_two_factor},
     };
     let user_id = confirmed_user(&db, "anna@example.com", PASSWORD).await;
     let cipher = Cipher::new(&testing::config(&[]).encryption_keys);
     let start = Utc::now();
-    let enrolment = two_factor::begin_enrolment(&db, &cipher, user_id, &pw(PASSWORD), start)
-        .await
-        .unwrap();
-    let secret = TotpSecret::from_bytes(
-        totp_rs::Secret::try_from_base32(&enrolment.secret_base32)
-            .unwrap()
-            .as_bytes()
-            .to_vec(),
-    );
-    let at = |t: chrono::DateTime<Utc>| secret.code_at(t.timestamp() as u64);
-    two_factor::confirm_enrolment(&db, &cipher, user_id, &at(start), start, None)
-        .await
-        .unwrap();
+    let (secret, _) = enable_two_factor(&db, &cipher, user_id, PASSWORD, start).await;
+    let at = |t: DateTime<Utc>| secret.code_at(t.timestamp() as u64);
 
     let later = start + Duration::seconds(60);
-    let outcome = login(&db, BASE, "anna@example.com", pw(PASSWORD), None, later)
-        .await
-        .unwrap();
+    let outcome = anna_login(&db, PASSWORD, None, later).await.unwrap();
     assert!(
         matches!(outcome, LoginOutcome::SecondFactorRequired { user_id: u, .. } if u == user_id)
     );

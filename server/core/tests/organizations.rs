@@ -5,17 +5,19 @@ use chrono::{Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, sea_query::Expr};
 use shopmarkets_core::{
     access::{AccessError, Scope},
-    accounts::registration::{Registration, register, verify_email},
+    accounts::registration::Registration,
     audit,
     db::Db,
     db_tests,
     entity::{audit_event, invitation, membership, membership::Role, user},
     mail,
-    organizations::{self, InvitationId, OrganizationError},
+    organizations::{self, InvitationId, OrganizationError, PendingInvitation},
+    testing::{
+        confirmed_registration, emailed_token, inserted_user, owner_of_new_organization,
+        registration,
+    },
 };
-use shopmarkets_types::{
-    DisplayName, EmailAddress, FieldError, Locale, OrganizationName, Password,
-};
+use shopmarkets_types::{DisplayName, EmailAddress, FieldError, Locale, OrganizationName};
 use uuid::Uuid;
 
 const BASE: &str = "https://app.example.com";
@@ -29,59 +31,41 @@ fn org_name(name: &str) -> OrganizationName {
     OrganizationName::parse(name).unwrap()
 }
 
-/// A user with a confirmed address, inserted directly (no password hashing: fast).
-async fn new_user(db: &Db, address: &str, name: &str, locale: Locale) -> Uuid {
-    let now = Utc::now();
-    let id = Uuid::new_v4();
-    user::Entity::insert(user::ActiveModel {
-        id: Set(id),
-        email: Set(email(address).as_str().to_owned()),
-        password_hash: Set("not-a-hash".to_owned()),
-        display_name: Set(name.to_owned()),
-        locale: Set(locale.code().to_owned()),
-        email_verified_at: Set(Some(now)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec_without_returning(db)
-    .await
-    .unwrap();
-    id
-}
-
-/// A new user who owns a new organization.
-async fn new_owner(db: &Db, address: &str, organization: &str) -> (Uuid, Scope) {
-    let user_id = new_user(db, address, "Owner", Locale::De).await;
-    let scope = organizations::create(db, user_id, org_name(organization), IP)
+/// Invites `address` to the scope's organization; returns the invitation and the token of the
+/// emailed link.
+async fn invite(db: &Db, scope: &Scope, address: &str, role: Role) -> (InvitationId, String) {
+    let id = organizations::invite(db, scope, BASE, email(address), role, IP)
         .await
         .unwrap();
-    (user_id, scope)
-}
-
-/// The token of the newest invitation email to an address.
-async fn invitation_token(db: &Db, address: &str) -> String {
-    let mails = mail::to_address(db, address).await.unwrap();
-    let body = &mails
-        .iter()
-        .find(|m| m.kind == "invitation")
-        .expect("an invitation mail")
-        .body_text;
-    let start = body.find("token=").expect("a link with a token") + "token=".len();
-    body[start..].split_whitespace().next().unwrap().to_owned()
+    (id, emailed_token(db, address, "invitation").await)
 }
 
 /// A new member of the scope's organization with a role, through invitation and acceptance.
 async fn new_member(db: &Db, owner: &Scope, address: &str, role: Role) -> (Uuid, Scope) {
-    let user_id = new_user(db, address, "Member", Locale::En).await;
-    organizations::invite(db, owner, BASE, email(address), role, IP)
-        .await
-        .unwrap();
-    let token = invitation_token(db, address).await;
+    let user_id = inserted_user(db, address, "Member", Locale::En).await;
+    let (_, token) = invite(db, owner, address, role).await;
     let scope = organizations::accept(db, &token, user_id, IP)
         .await
         .unwrap();
     (user_id, scope)
+}
+
+/// The link neither shows a preview nor is accepted.
+async fn assert_link_dead(db: &Db, token: &str, user_id: Uuid) {
+    assert!(
+        organizations::invitation_preview(db, token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        organizations::accept(db, token, user_id, IP).await,
+        Err(OrganizationError::InvalidInvitation)
+    ));
+}
+
+async fn pending(db: &Db, scope: &Scope) -> Vec<PendingInvitation> {
+    organizations::pending_invitations(db, scope).await.unwrap()
 }
 
 async fn role_in(db: &Db, organization_id: Uuid, user_id: Uuid) -> Option<Role> {
@@ -125,31 +109,21 @@ fn is_forbidden<T: std::fmt::Debug>(result: Result<T, OrganizationError>) -> boo
 }
 
 async fn an_invitation_is_previewed_and_accepted(db: Db) {
-    let (erika, owner) = new_owner(&db, "erika@example.de", "Muster GmbH").await;
+    let (erika, owner) = owner_of_new_organization(&db, "erika@example.de", "Muster GmbH").await;
     let org = owner.organization_id();
 
     // The invitee signs up on their own (English, with an organization of their own) and
     // confirms the address.
-    register(
+    let max = confirmed_registration(
         &db,
-        BASE,
         Registration {
-            email: email("max@example.com"),
-            password: Password::parse("Heftklammer Batterie 42").unwrap(),
             display_name: DisplayName::parse("Max Example").unwrap(),
-            organization_name: OrganizationName::parse("Example Ltd").unwrap(),
+            organization_name: org_name("Example Ltd"),
             locale: Locale::En,
+            ..registration("max@example.com", "Heftklammer Batterie 42")
         },
-        None,
     )
-    .await
-    .unwrap();
-    let mails = mail::to_address(&db, "max@example.com").await.unwrap();
-    let body = &mails[0].body_text;
-    let start = body.find("token=").unwrap() + "token=".len();
-    let max = verify_email(&db, body[start..].split_whitespace().next().unwrap())
-        .await
-        .unwrap();
+    .await;
 
     let invitation_id = organizations::invite(
         &db,
@@ -167,7 +141,7 @@ async fn an_invitation_is_previewed_and_accepted(db: Db) {
     let mail = mails.iter().find(|m| m.kind == "invitation").unwrap();
     assert_eq!(mail.locale, "en");
     assert_eq!(mail.subject, "Invitation to Muster GmbH on ShopMarkets");
-    let token = invitation_token(&db, "max@example.com").await;
+    let token = emailed_token(&db, "max@example.com", "invitation").await;
     assert!(
         mail.body_text
             .contains(&format!("{BASE}/invitations/accept?token={token}"))
@@ -184,15 +158,13 @@ async fn an_invitation_is_previewed_and_accepted(db: Db) {
     let valid_for = stored.expires_at - stored.created_at;
     assert_eq!(valid_for, Duration::days(7));
 
-    let pending = organizations::pending_invitations(&db, &owner)
-        .await
-        .unwrap();
-    assert_eq!(pending.len(), 1);
+    let open = pending(&db, &owner).await;
+    assert_eq!(open.len(), 1);
     assert_eq!(
-        (pending[0].id, pending[0].email.as_str(), pending[0].role),
+        (open[0].id, open[0].email.as_str(), open[0].role),
         (invitation_id, "max@example.com", Role::Editor)
     );
-    assert_eq!(pending[0].invited_by.as_deref(), Some("Owner"));
+    assert_eq!(open[0].invited_by.as_deref(), Some("Owner"));
 
     let preview = organizations::invitation_preview(&db, &token)
         .await
@@ -225,18 +197,8 @@ async fn an_invitation_is_previewed_and_accepted(db: Db) {
     assert_eq!(organizations::members(&db, &scope).await.unwrap(), members);
 
     // Used up: no preview, not pending.
-    assert!(
-        organizations::invitation_preview(&db, &token)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        organizations::pending_invitations(&db, &owner)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_link_dead(&db, &token, max).await;
+    assert!(pending(&db, &owner).await.is_empty());
 
     // The switcher lists both organizations by name; the first joined is the default.
     let switcher = organizations::memberships_of(&db, max).await.unwrap();
@@ -281,20 +243,10 @@ async fn an_invitation_is_previewed_and_accepted(db: Db) {
 }
 
 async fn only_the_invited_confirmed_address_can_accept(db: Db) {
-    let (_, owner) = new_owner(&db, "erika@example.de", "Muster GmbH").await;
-    let invited = new_user(&db, "invited@example.de", "Invited", Locale::De).await;
-    let other = new_user(&db, "other@example.de", "Other", Locale::De).await;
-    organizations::invite(
-        &db,
-        &owner,
-        BASE,
-        email("invited@example.de"),
-        Role::Admin,
-        IP,
-    )
-    .await
-    .unwrap();
-    let token = invitation_token(&db, "invited@example.de").await;
+    let (_, owner) = owner_of_new_organization(&db, "erika@example.de", "Muster GmbH").await;
+    let invited = inserted_user(&db, "invited@example.de", "Invited", Locale::De).await;
+    let other = inserted_user(&db, "other@example.de", "Other", Locale::De).await;
+    let (_, token) = invite(&db, &owner, "invited@example.de", Role::Admin).await;
 
     assert!(matches!(
         organizations::accept(&db, &token, other, IP).await,
@@ -336,29 +288,14 @@ async fn only_the_invited_confirmed_address_can_accept(db: Db) {
 }
 
 async fn an_invitation_link_works_once(db: Db) {
-    let (_, owner) = new_owner(&db, "erika@example.de", "Muster GmbH").await;
-    let max = new_user(&db, "max@example.de", "Max", Locale::De).await;
-    organizations::invite(&db, &owner, BASE, email("max@example.de"), Role::Viewer, IP)
-        .await
-        .unwrap();
-    let token = invitation_token(&db, "max@example.de").await;
+    let (_, owner) = owner_of_new_organization(&db, "erika@example.de", "Muster GmbH").await;
+    let max = inserted_user(&db, "max@example.de", "Max", Locale::De).await;
+    let (_, token) = invite(&db, &owner, "max@example.de", Role::Viewer).await;
 
     organizations::accept(&db, &token, max, IP).await.unwrap();
-    assert!(matches!(
-        organizations::accept(&db, &token, max, IP).await,
-        Err(OrganizationError::InvalidInvitation)
-    ));
+    assert_link_dead(&db, &token, max).await;
     for forged in ["", "forged-token", &"x".repeat(10_000)] {
-        assert!(matches!(
-            organizations::accept(&db, forged, max, IP).await,
-            Err(OrganizationError::InvalidInvitation)
-        ));
-        assert!(
-            organizations::invitation_preview(&db, forged)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert_link_dead(&db, forged, max).await;
     }
     let accepted = audit_actions(&db, owner.organization_id())
         .await
@@ -378,12 +315,9 @@ async fn an_invitation_link_works_once(db: Db) {
 }
 
 async fn accepting_as_a_member_keeps_the_role_and_uses_the_link(db: Db) {
-    let (_, owner) = new_owner(&db, "erika@example.de", "Muster GmbH").await;
-    let max = new_user(&db, "max@example.de", "Max", Locale::De).await;
-    organizations::invite(&db, &owner, BASE, email("max@example.de"), Role::Viewer, IP)
-        .await
-        .unwrap();
-    let token = invitation_token(&db, "max@example.de").await;
+    let (_, owner) = owner_of_new_organization(&db, "erika@example.de", "Muster GmbH").await;
+    let max = inserted_user(&db, "max@example.de", "Max", Locale::De).await;
+    let (_, token) = invite(&db, &owner, "max@example.de", Role::Viewer).await;
     // Made a member some other way in the meantime (e.g. a second, older link).
     membership::Entity::insert(membership::ActiveModel {
         organization_id: Set(owner.organization_id()),
@@ -396,19 +330,13 @@ async fn accepting_as_a_member_keeps_the_role_and_uses_the_link(db: Db) {
     .unwrap();
     let scope = organizations::accept(&db, &token, max, IP).await.unwrap();
     assert_eq!(scope.role(), Some(Role::Admin));
-    assert!(matches!(
-        organizations::accept(&db, &token, max, IP).await,
-        Err(OrganizationError::InvalidInvitation)
-    ));
+    assert_link_dead(&db, &token, max).await;
 }
 
 async fn an_expired_invitation_is_refused(db: Db) {
-    let (_, owner) = new_owner(&db, "erika@example.de", "Muster GmbH").await;
-    let max = new_user(&db, "max@example.de", "Max", Locale::De).await;
-    organizations::invite(&db, &owner, BASE, email("max@example.de"), Role::Editor, IP)
-        .await
-        .unwrap();
-    let token = invitation_token(&db, "max@example.de").await;
+    let (_, owner) = owner_of_new_organization(&db, "erika@example.de", "Muster GmbH").await;
+    let max = inserted_user(&db, "max@example.de", "Max", Locale::De).await;
+    let (_, token) = invite(&db, &owner, "max@example.de", Role::Editor).await;
     invitation::Entity::update_many()
         .col_expr(
             invitation::Column::ExpiresAt,
@@ -418,64 +346,29 @@ async fn an_expired_invitation_is_refused(db: Db) {
         .await
         .unwrap();
 
-    assert!(
-        organizations::invitation_preview(&db, &token)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(matches!(
-        organizations::accept(&db, &token, max, IP).await,
-        Err(OrganizationError::InvalidInvitation)
-    ));
-    assert!(
-        organizations::pending_invitations(&db, &owner)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_link_dead(&db, &token, max).await;
+    assert!(pending(&db, &owner).await.is_empty());
     assert_eq!(role_in(&db, owner.organization_id(), max).await, None);
 
     // Inviting again sends a fresh link that works.
-    organizations::invite(&db, &owner, BASE, email("max@example.de"), Role::Editor, IP)
-        .await
-        .unwrap();
-    let fresh = invitation_token(&db, "max@example.de").await;
+    let (_, fresh) = invite(&db, &owner, "max@example.de", Role::Editor).await;
     assert_ne!(fresh, token);
     organizations::accept(&db, &fresh, max, IP).await.unwrap();
 }
 
 async fn a_revoked_or_replaced_invitation_no_longer_works(db: Db) {
-    let (_, owner) = new_owner(&db, "erika@example.de", "Muster GmbH").await;
-    let max = new_user(&db, "max@example.de", "Max", Locale::De).await;
+    let (_, owner) = owner_of_new_organization(&db, "erika@example.de", "Muster GmbH").await;
+    let max = inserted_user(&db, "max@example.de", "Max", Locale::De).await;
 
-    let first = organizations::invite(&db, &owner, BASE, email("max@example.de"), Role::Viewer, IP)
-        .await
-        .unwrap();
-    let first_token = invitation_token(&db, "max@example.de").await;
-    let second =
-        organizations::invite(&db, &owner, BASE, email("max@example.de"), Role::Editor, IP)
-            .await
-            .unwrap();
-    let second_token = invitation_token(&db, "max@example.de").await;
+    let (first, first_token) = invite(&db, &owner, "max@example.de", Role::Viewer).await;
+    let (second, second_token) = invite(&db, &owner, "max@example.de", Role::Editor).await;
     assert_ne!(first, second);
 
     // The newer invitation replaced the older one.
-    let pending = organizations::pending_invitations(&db, &owner)
-        .await
-        .unwrap();
-    assert_eq!(pending.len(), 1);
-    assert_eq!((pending[0].id, pending[0].role), (second, Role::Editor));
-    assert!(
-        organizations::invitation_preview(&db, &first_token)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(matches!(
-        organizations::accept(&db, &first_token, max, IP).await,
-        Err(OrganizationError::InvalidInvitation)
-    ));
+    let open = pending(&db, &owner).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!((open[0].id, open[0].role), (second, Role::Editor));
+    assert_link_dead(&db, &first_token, max).await;
 
     organizations::revoke_invitation(&db, &owner, second, IP)
         .await
@@ -484,16 +377,8 @@ async fn a_revoked_or_replaced_invitation_no_longer_works(db: Db) {
     organizations::revoke_invitation(&db, &owner, second, IP)
         .await
         .unwrap();
-    assert!(
-        organizations::pending_invitations(&db, &owner)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(matches!(
-        organizations::accept(&db, &second_token, max, IP).await,
-        Err(OrganizationError::InvalidInvitation)
-    ));
+    assert!(pending(&db, &owner).await.is_empty());
+    assert_link_dead(&db, &second_token, max).await;
     assert!(is_not_found(
         organizations::revoke_invitation(&db, &owner, InvitationId(Uuid::new_v4()), IP).await
     ));
@@ -510,12 +395,10 @@ async fn a_revoked_or_replaced_invitation_no_longer_works(db: Db) {
 }
 
 async fn editors_and_viewers_cannot_manage_members(db: Db) {
-    let (erika, owner) = new_owner(&db, "erika@example.de", "Muster GmbH").await;
+    let (erika, owner) = owner_of_new_organization(&db, "erika@example.de", "Muster GmbH").await;
     let (_, editor) = new_member(&db, &owner, "editor@example.de", Role::Editor).await;
     let (viewer_id, viewer) = new_member(&db, &owner, "viewer@example.de", Role::Viewer).await;
-    let open = organizations::invite(&db, &owner, BASE, email("x@example.de"), Role::Viewer, IP)
-        .await
-        .unwrap();
+    let (open, _) = invite(&db, &owner, "x@example.de", Role::Viewer).await;
     let before = audit_actions(&db, owner.organization_id()).await;
 
     for scope in [&editor, &viewer] {
@@ -558,7 +441,7 @@ async fn editors_and_viewers_cannot_manage_members(db: Db) {
 }
 
 async fn admins_cannot_make_or_touch_owners(db: Db) {
-    let (erika, owner) = new_owner(&db, "erika@example.de", "Muster GmbH").await;
+    let (erika, owner) = owner_of_new_organization(&db, "erika@example.de", "Muster GmbH").await;
     let (admin_id, admin) = new_member(&db, &owner, "admin@example.de", Role::Admin).await;
     let (editor_id, _) = new_member(&db, &owner, "editor@example.de", Role::Editor).await;
     let org = owner.organization_id();
@@ -582,10 +465,7 @@ async fn admins_cannot_make_or_touch_owners(db: Db) {
     assert_eq!(role_in(&db, org, editor_id).await, Some(Role::Editor));
 
     // An owner's invitation cannot be taken back by an admin, not even by replacing it.
-    let owner_invitation =
-        organizations::invite(&db, &owner, BASE, email("boss@example.de"), Role::Owner, IP)
-            .await
-            .unwrap();
+    let (owner_invitation, _) = invite(&db, &owner, "boss@example.de", Role::Owner).await;
     assert!(is_forbidden(
         organizations::revoke_invitation(&db, &admin, owner_invitation, IP).await
     ));
@@ -600,25 +480,10 @@ async fn admins_cannot_make_or_touch_owners(db: Db) {
         )
         .await
     ));
-    assert_eq!(
-        organizations::pending_invitations(&db, &owner)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(pending(&db, &owner).await.len(), 1);
 
     // Within their reach admins manage members.
-    organizations::invite(
-        &db,
-        &admin,
-        BASE,
-        email("helper@example.de"),
-        Role::Admin,
-        IP,
-    )
-    .await
-    .unwrap();
+    invite(&db, &admin, "helper@example.de", Role::Admin).await;
     organizations::change_role(&db, &admin, editor_id, Role::Admin, IP)
         .await
         .unwrap();
@@ -660,7 +525,7 @@ async fn admins_cannot_make_or_touch_owners(db: Db) {
 }
 
 async fn the_last_owner_stays(db: Db) {
-    let (erika, owner) = new_owner(&db, "erika@example.de", "Muster GmbH").await;
+    let (erika, owner) = owner_of_new_organization(&db, "erika@example.de", "Muster GmbH").await;
     let org = owner.organization_id();
 
     assert!(matches!(
@@ -726,7 +591,7 @@ async fn the_last_owner_stays(db: Db) {
 }
 
 async fn organizations_are_created_and_renamed(db: Db) {
-    let (erika, first) = new_owner(&db, "erika@example.de", "Zebra Handel").await;
+    let (erika, first) = owner_of_new_organization(&db, "erika@example.de", "Zebra Handel").await;
     let second = organizations::create(&db, erika, org_name("  apfel & Co  "), IP)
         .await
         .unwrap();
@@ -785,20 +650,12 @@ async fn snapshot(db: &Db) -> (Vec<membership::Model>, Vec<invitation::Model>, u
 }
 
 async fn another_organizations_ids_are_not_found(db: Db) {
-    let (_, owner_a) = new_owner(&db, "a@example.de", "Organisation A").await;
+    let (_, owner_a) = owner_of_new_organization(&db, "a@example.de", "Organisation A").await;
     let (_, editor_a) = new_member(&db, &owner_a, "editor-a@example.de", Role::Editor).await;
-    let (owner_b_id, owner_b) = new_owner(&db, "b@example.de", "Organisation B").await;
+    let (owner_b_id, owner_b) =
+        owner_of_new_organization(&db, "b@example.de", "Organisation B").await;
     let (member_b, _) = new_member(&db, &owner_b, "member-b@example.de", Role::Editor).await;
-    let invitation_b = organizations::invite(
-        &db,
-        &owner_b,
-        BASE,
-        email("guest@example.de"),
-        Role::Viewer,
-        IP,
-    )
-    .await
-    .unwrap();
+    let (invitation_b, _) = invite(&db, &owner_b, "guest@example.de", Role::Viewer).await;
     let before = snapshot(&db).await;
 
     for user_b in [owner_b_id, member_b] {
@@ -830,12 +687,7 @@ async fn another_organizations_ids_are_not_found(db: Db) {
         .map(|m| m.email)
         .collect();
     assert_eq!(members_a, ["editor-a@example.de", "a@example.de"]);
-    assert!(
-        organizations::pending_invitations(&db, &owner_a)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(pending(&db, &owner_a).await.is_empty());
     // A's members cannot take a scope in B.
     assert!(matches!(
         Scope::for_member(&db, owner_a.user_id().unwrap(), owner_b.organization_id()).await,
@@ -843,13 +695,7 @@ async fn another_organizations_ids_are_not_found(db: Db) {
     ));
 
     assert_eq!(snapshot(&db).await, before, "nothing changed");
-    assert_eq!(
-        organizations::pending_invitations(&db, &owner_b)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(pending(&db, &owner_b).await.len(), 1);
     assert_eq!(
         role_in(&db, owner_b.organization_id(), member_b).await,
         Some(Role::Editor)
@@ -875,7 +721,7 @@ db_tests!(
 /// Two owners demote each other at the same moment, a few times over: one wins, the
 /// organization always keeps an owner. And one link clicked twice at once is accepted once.
 async fn simultaneous_changes_keep_an_owner_and_use_a_link_once(db: Db) {
-    let (erika, first) = new_owner(&db, "erika@example.de", "Muster GmbH").await;
+    let (erika, first) = owner_of_new_organization(&db, "erika@example.de", "Muster GmbH").await;
     let (max, second) = new_member(&db, &first, "max@example.de", Role::Owner).await;
     let org = first.organization_id();
     for _ in 0..5 {
@@ -909,18 +755,8 @@ async fn simultaneous_changes_keep_an_owner_and_use_a_link_once(db: Db) {
             .unwrap();
     }
 
-    let guest = new_user(&db, "guest@example.de", "Guest", Locale::De).await;
-    organizations::invite(
-        &db,
-        &first,
-        BASE,
-        email("guest@example.de"),
-        Role::Viewer,
-        IP,
-    )
-    .await
-    .unwrap();
-    let token = invitation_token(&db, "guest@example.de").await;
+    let guest = inserted_user(&db, "guest@example.de", "Guest", Locale::De).await;
+    let (_, token) = invite(&db, &first, "guest@example.de", Role::Viewer).await;
     let clicks: Vec<_> = (0..4)
         .map(|_| {
             let (db, token) = (db.clone(), token.clone());

@@ -6,9 +6,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use shopmarkets_core::{
     accounts::{
         AccountError,
-        registration::{Registration, register},
         totp::TotpSecret,
-        two_factor::{self, Enrolment, RecoveryCodes, SecondFactor, TwoFactorStatus},
+        two_factor::{self, Enrolment, SecondFactor, TwoFactorStatus},
     },
     audit,
     clock::{Clock, ManualClock},
@@ -18,11 +17,9 @@ use shopmarkets_core::{
     db_tests,
     entity::{recovery_code, user},
     secret::Secret,
-    testing::TestDb,
+    testing::{TestDb, enable_two_factor, registered_user, registration, totp_secret},
 };
-use shopmarkets_types::{
-    DisplayName, EmailAddress, FieldError, Locale, OrganizationName, Password,
-};
+use shopmarkets_types::FieldError;
 use uuid::Uuid;
 
 const PASSWORD: &str = "Heftklammer Batterie 42";
@@ -40,31 +37,9 @@ fn clock() -> ManualClock {
     ManualClock::new(Utc.timestamp_opt(1_900_000_020, 0).unwrap())
 }
 
+/// A user who signed up with `PASSWORD` (the address not yet confirmed).
 async fn new_user(db: &Db, email: &str) -> Uuid {
-    register(
-        db,
-        "https://app.example.com",
-        Registration {
-            email: EmailAddress::parse(email).unwrap(),
-            password: Password::parse(PASSWORD).unwrap(),
-            display_name: DisplayName::parse("Erika Mustermann").unwrap(),
-            organization_name: OrganizationName::parse("Muster GmbH").unwrap(),
-            locale: Locale::De,
-        },
-        None,
-    )
-    .await
-    .unwrap();
-    row(db, email).await.id
-}
-
-async fn row(db: &Db, email: &str) -> user::Model {
-    user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap()
+    registered_user(db, registration(email, PASSWORD)).await
 }
 
 async fn row_by_id(db: &Db, user_id: Uuid) -> user::Model {
@@ -75,35 +50,27 @@ async fn row_by_id(db: &Db, user_id: Uuid) -> user::Model {
         .unwrap()
 }
 
+/// Starts an enrolment with the right password.
+async fn begin(db: &Db, cipher: &Cipher, user_id: Uuid, now: DateTime<Utc>) -> Enrolment {
+    two_factor::begin_enrolment(db, cipher, user_id, &pw(PASSWORD), now)
+        .await
+        .unwrap()
+}
+
 /// What the authenticator app learns from the enrolment page.
 fn app_secret(enrolment: &Enrolment) -> TotpSecret {
-    TotpSecret::from_bytes(
-        totp_rs::Secret::try_from_base32(&enrolment.secret_base32)
-            .unwrap()
-            .as_bytes()
-            .to_vec(),
-    )
+    totp_secret(&enrolment.secret_base32)
 }
 
 fn code(secret: &TotpSecret, at: DateTime<Utc>) -> String {
     secret.code_at(at.timestamp() as u64)
 }
 
-/// Turns 2FA on for a user; returns the app's secret and the recovery codes.
-async fn enable(
-    db: &Db,
-    cipher: &Cipher,
-    user_id: Uuid,
-    now: DateTime<Utc>,
-) -> (TotpSecret, RecoveryCodes) {
-    let enrolment = two_factor::begin_enrolment(db, cipher, user_id, &pw(PASSWORD), now)
+async fn codes_left(db: &Db, user_id: Uuid) -> u32 {
+    two_factor::status(db, user_id)
         .await
-        .unwrap();
-    let secret = app_secret(&enrolment);
-    let codes = two_factor::confirm_enrolment(db, cipher, user_id, &code(&secret, now), now, None)
-        .await
-        .unwrap();
-    (secret, codes)
+        .unwrap()
+        .recovery_codes_left
 }
 
 fn assert_field<T: std::fmt::Debug>(
@@ -123,12 +90,21 @@ fn assert_wrong_code<T: std::fmt::Debug>(result: Result<T, AccountError>) {
     assert_field(result, "code", FieldError::WrongCode);
 }
 
-async fn global_actions(db: &Db) -> Vec<String> {
-    let mut actions: Vec<String> = audit::list(db, None, 100)
+/// The user's home organization, whose audit chain holds events about their account.
+async fn home(db: &Db, user_id: Uuid) -> Option<Uuid> {
+    shopmarkets_core::accounts::login::default_organization(db, user_id)
+        .await
+        .unwrap()
+}
+
+/// The two-factor events in the user's home chain, oldest first.
+async fn account_actions(db: &Db, user_id: Uuid) -> Vec<String> {
+    let mut actions: Vec<String> = audit::list(db, home(db, user_id).await, 100)
         .await
         .unwrap()
         .into_iter()
         .map(|e| e.action)
+        .filter(|action| action.starts_with("two_factor."))
         .collect();
     actions.reverse();
     actions
@@ -145,9 +121,7 @@ async fn enrolment_confirmation_and_codes_that_work_once(db: Db) {
     };
     assert_eq!(two_factor::status(&db, user_id).await.unwrap(), off);
 
-    let enrolment = two_factor::begin_enrolment(&db, &cipher, user_id, &pw(PASSWORD), clock.now())
-        .await
-        .unwrap();
+    let enrolment = begin(&db, &cipher, user_id, clock.now()).await;
     // Started is not on: without a confirmed code nothing is asked at login.
     assert_eq!(two_factor::status(&db, user_id).await.unwrap(), off);
     assert!(matches!(
@@ -226,7 +200,7 @@ async fn enrolment_confirmation_and_codes_that_work_once(db: Db) {
         .await,
     );
 
-    let actions = global_actions(&db).await;
+    let actions = account_actions(&db, user_id).await;
     assert_eq!(
         actions,
         [
@@ -236,12 +210,22 @@ async fn enrolment_confirmation_and_codes_that_work_once(db: Db) {
             "two_factor.replay_rejected",
         ]
     );
-    let events = audit::list(&db, None, 100).await.unwrap();
-    let enabled = events.last().unwrap();
+    let events = audit::list(&db, home(&db, user_id).await, 100)
+        .await
+        .unwrap();
+    let enabled = events
+        .iter()
+        .find(|e| e.action == "two_factor.enabled")
+        .unwrap();
     assert_eq!(enabled.actor_user_id, Some(user_id));
     assert_eq!(enabled.ip_prefix.as_deref(), Some("203.0.113.0/24"));
     assert!(!events.iter().any(|e| e.details.contains(&login_code)));
-    assert!(audit::verify_chain(&db, None).await.unwrap().is_intact());
+    assert!(
+        audit::verify_chain(&db, home(&db, user_id).await)
+            .await
+            .unwrap()
+            .is_intact()
+    );
 }
 
 async fn a_wrong_password_changes_nothing(db: Db) {
@@ -257,7 +241,7 @@ async fn a_wrong_password_changes_nothing(db: Db) {
     );
     assert!(row_by_id(&db, user_id).await.totp_pending_secret.is_none());
 
-    let (_, codes) = enable(&db, &cipher, user_id, clock.now()).await;
+    let (_, codes) = enable_two_factor(&db, &cipher, user_id, PASSWORD, clock.now()).await;
     let before = row_by_id(&db, user_id).await;
     assert_field(
         two_factor::disable(&db, user_id, &pw("not my password!"), clock.now(), None).await,
@@ -270,19 +254,13 @@ async fn a_wrong_password_changes_nothing(db: Db) {
         FieldError::WrongPassword,
     );
     assert_eq!(row_by_id(&db, user_id).await, before);
-    assert_eq!(
-        two_factor::status(&db, user_id)
-            .await
-            .unwrap()
-            .recovery_codes_left,
-        10
-    );
+    assert_eq!(codes_left(&db, user_id).await, 10);
     // The old recovery codes still work: nothing was regenerated.
     assert!(matches!(
         two_factor::verify(&db, &cipher, user_id, &codes.expose()[0], clock.now(), None).await,
         Ok(SecondFactor::RecoveryCode { remaining: 9 })
     ));
-    assert_eq!(global_actions(&db).await, ["two_factor.enabled"]);
+    assert_eq!(account_actions(&db, user_id).await, ["two_factor.enabled"]);
 }
 
 async fn a_wrong_code_leaves_two_factor_off(db: Db) {
@@ -294,9 +272,7 @@ async fn a_wrong_code_leaves_two_factor_off(db: Db) {
         Err(AccountError::NoPendingEnrolment)
     ));
 
-    let enrolment = two_factor::begin_enrolment(&db, &cipher, user_id, &pw(PASSWORD), clock.now())
-        .await
-        .unwrap();
+    let enrolment = begin(&db, &cipher, user_id, clock.now()).await;
     let secret = app_secret(&enrolment);
     for wrong in [
         code(&secret, clock.now() + Duration::minutes(5)),
@@ -312,12 +288,10 @@ async fn a_wrong_code_leaves_two_factor_off(db: Db) {
     assert!(row.totp_secret.is_none() && row.totp_enabled_at.is_none());
     assert!(row.totp_pending_secret.is_some(), "the user may try again");
     assert!(!two_factor::status(&db, user_id).await.unwrap().enabled);
-    assert!(global_actions(&db).await.is_empty());
+    assert!(account_actions(&db, user_id).await.is_empty());
 
     // A second start replaces the first secret: the old app entry no longer confirms.
-    let again = two_factor::begin_enrolment(&db, &cipher, user_id, &pw(PASSWORD), clock.now())
-        .await
-        .unwrap();
+    let again = begin(&db, &cipher, user_id, clock.now()).await;
     assert_ne!(again.secret_base32, enrolment.secret_base32);
     assert_wrong_code(
         two_factor::confirm_enrolment(
@@ -357,8 +331,8 @@ async fn a_recovery_code_works_once(db: Db) {
     let clock = clock();
     let user_id = new_user(&db, "ben@example.de").await;
     let other_id = new_user(&db, "other@example.de").await;
-    let (_, codes) = enable(&db, &cipher, user_id, clock.now()).await;
-    let (_, other_codes) = enable(&db, &cipher, other_id, clock.now()).await;
+    let (_, codes) = enable_two_factor(&db, &cipher, user_id, PASSWORD, clock.now()).await;
+    let (_, other_codes) = enable_two_factor(&db, &cipher, other_id, PASSWORD, clock.now()).await;
 
     let codes = codes.expose().to_vec();
     for code in &codes {
@@ -413,32 +387,14 @@ async fn a_recovery_code_works_once(db: Db) {
     assert_wrong_code(
         two_factor::verify(&db, &cipher, user_id, "zzzzz-zzzzz", clock.now(), None).await,
     );
-    assert_eq!(
-        two_factor::status(&db, user_id)
-            .await
-            .unwrap()
-            .recovery_codes_left,
-        8
-    );
-    assert_eq!(
-        two_factor::status(&db, other_id)
-            .await
-            .unwrap()
-            .recovery_codes_left,
-        10
-    );
+    assert_eq!(codes_left(&db, user_id).await, 8);
+    assert_eq!(codes_left(&db, other_id).await, 10);
 
     // New codes replace all old ones.
     let fresh = two_factor::regenerate_recovery_codes(&db, user_id, &pw(PASSWORD), clock.now())
         .await
         .unwrap();
-    assert_eq!(
-        two_factor::status(&db, user_id)
-            .await
-            .unwrap()
-            .recovery_codes_left,
-        10
-    );
+    assert_eq!(codes_left(&db, user_id).await, 10);
     assert_wrong_code(
         two_factor::verify(&db, &cipher, user_id, &codes[2], clock.now(), None).await,
     );
@@ -452,7 +408,7 @@ async fn disabling_clears_everything(db: Db) {
     let cipher = cipher();
     let clock = clock();
     let user_id = new_user(&db, "jonas@example.de").await;
-    let (secret, codes) = enable(&db, &cipher, user_id, clock.now()).await;
+    let (secret, codes) = enable_two_factor(&db, &cipher, user_id, PASSWORD, clock.now()).await;
     clock.advance(Duration::seconds(30));
     two_factor::verify(
         &db,
@@ -502,12 +458,12 @@ async fn disabling_clears_everything(db: Db) {
         Err(AccountError::TwoFactorNotEnabled)
     ));
     assert_eq!(
-        global_actions(&db).await,
+        account_actions(&db, user_id).await,
         ["two_factor.enabled", "two_factor.disabled"]
     );
 
     // It can be turned on again, with a new secret.
-    let (again, _) = enable(&db, &cipher, user_id, clock.now()).await;
+    let (again, _) = enable_two_factor(&db, &cipher, user_id, PASSWORD, clock.now()).await;
     assert_ne!(again.to_base32(), secret.to_base32());
 }
 
@@ -515,9 +471,7 @@ async fn secrets_are_stored_encrypted_and_bound_to_their_row(db: Db) {
     let cipher = cipher();
     let clock = clock();
     let user_id = new_user(&db, "anna@example.de").await;
-    let enrolment = two_factor::begin_enrolment(&db, &cipher, user_id, &pw(PASSWORD), clock.now())
-        .await
-        .unwrap();
+    let enrolment = begin(&db, &cipher, user_id, clock.now()).await;
     let secret = app_secret(&enrolment);
     let assert_encrypted = |stored: &str| {
         assert!(stored.starts_with("v1.t1."), "{stored}");
@@ -575,7 +529,7 @@ async fn secrets_are_stored_encrypted_and_bound_to_their_row(db: Db) {
 
     // Copied into another user's row, the secret does not decrypt there.
     let mallory = new_user(&db, "mallory@example.de").await;
-    enable(&db, &cipher, mallory, clock.now()).await;
+    enable_two_factor(&db, &cipher, mallory, PASSWORD, clock.now()).await;
     user::Entity::update_many()
         .col_expr(user::Column::TotpSecret, Expr::value(active.clone()))
         .filter(user::Column::Id.eq(mallory))
@@ -599,9 +553,7 @@ async fn the_enrolment_shows_a_qr_code_and_a_standard_uri(db: Db) {
     let cipher = cipher();
     let clock = clock();
     let user_id = new_user(&db, "qr@example.de").await;
-    let enrolment = two_factor::begin_enrolment(&db, &cipher, user_id, &pw(PASSWORD), clock.now())
-        .await
-        .unwrap();
+    let enrolment = begin(&db, &cipher, user_id, clock.now()).await;
     assert!(!format!("{enrolment:?}").contains(&enrolment.secret_base32));
 
     let svg = &enrolment.qr_svg;
@@ -665,7 +617,7 @@ async fn racing_logins_with_one_code_let_exactly_one_in(db: Db) {
     let cipher = std::sync::Arc::new(cipher());
     let clock = clock();
     let user_id = new_user(&db, "race@example.de").await;
-    let (secret, _) = enable(&db, &cipher, user_id, clock.now()).await;
+    let (secret, _) = enable_two_factor(&db, &cipher, user_id, PASSWORD, clock.now()).await;
 
     for round in 0..5 {
         clock.advance(Duration::seconds(30));
@@ -691,7 +643,7 @@ async fn racing_logins_with_one_code_let_exactly_one_in(db: Db) {
         }
         assert_eq!(passed, 1, "round {round}");
     }
-    let replays = global_actions(&db)
+    let replays = account_actions(&db, user_id)
         .await
         .iter()
         .filter(|a| *a == "two_factor.replay_rejected")

@@ -98,7 +98,7 @@ pub fn router(state: AppState) -> Router {
     let config = state.services.config.clone();
     let csrf = csrf::CsrfGuard::new(state.origin());
     let per_client = rate_limit::ClientLimit::new(&state.services);
-    let pages = generate_route_list(App);
+    let pages = route_list();
     let page_context = page_context(state.services.clone());
 
     Router::new()
@@ -147,6 +147,16 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .with_state(state)
+}
+
+/// The page routes, generated once per process. Generating runs the app with resource loading
+/// suppressed by a process-wide flag; a resource first polled by a request on another thread
+/// during that window would wait forever (leptos-rs/leptos#4773). The server builds one router
+/// at start-up anyway; tests build many in parallel, so they share this one list.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// The context every page render and server function gets: the services, and for pages a

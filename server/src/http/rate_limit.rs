@@ -26,20 +26,31 @@ const NOT_COUNTED: [&str; 4] = ["/health/", "/metrics", "/pkg/", "/favicon.ico"]
 
 /// Endpoints that cost a password hash or send email: a second, much smaller budget per
 /// client on top of the general one (the database-backed sign-in throttling still applies).
-const COSTLY: [&str; 9] = [
+const COSTLY: [&str; 6] = [
     "/api/login",
     "/api/second_factor",
     "/api/register",
     "/api/request_password_reset",
     "/api/reset_password",
     "/api/change_password",
+];
+
+/// Forms that carry a password or code: besides [`COSTLY`], the two-factor settings (which
+/// have a per-user budget of their own in the app). Their bodies are capped at
+/// [`COSTLY_BODY_LIMIT`].
+const PASSWORD_FORMS: [&str; 4] = [
     "/api/begin_two_factor",
+    "/api/confirm_two_factor",
     "/api/disable_two_factor",
     "/api/regenerate_recovery_codes",
 ];
 
 /// Requests a minute per client for each [`COSTLY`] endpoint.
 const COSTLY_PER_MINUTE: u32 = 10;
+
+/// The largest body a [`COSTLY`] endpoint reads: a sign-in form is a few hundred bytes, and a
+/// huge one must be refused before anything is hashed.
+pub const COSTLY_BODY_LIMIT: usize = 16 * 1024;
 
 #[derive(Clone)]
 pub struct ClientLimit {
@@ -61,8 +72,9 @@ impl ClientLimit {
     }
 }
 
-pub async fn limit(State(limit): State<ClientLimit>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
+pub async fn limit(State(limit): State<ClientLimit>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let path = path.as_str();
     if NOT_COUNTED.iter().any(|prefix| path.starts_with(prefix)) {
         return next.run(request).await;
     }
@@ -75,8 +87,15 @@ pub async fn limit(State(limit): State<ClientLimit>, request: Request, next: Nex
             return too_many_requests(retry_after);
         }
     }
+    if COSTLY.contains(&path) || PASSWORD_FORMS.contains(&path) {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, COSTLY_BODY_LIMIT).await else {
+            let (code, message) = super::error::describe(StatusCode::PAYLOAD_TOO_LARGE);
+            return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, code, message).into_response();
+        };
+        request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    }
     let key = format!("ip:{client}");
-    let mut request = request;
     if let Some(ip) = ip {
         // Server functions read the proxy-aware address from here (sign-in throttling, audit).
         request.extensions_mut().insert(ClientIp(ip));
