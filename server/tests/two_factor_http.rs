@@ -207,7 +207,10 @@ fn new_recovery_codes_and_turning_off_need_the_password() {
         assert!(new_codes.iter().all(|c| !old_codes.contains(c)));
         let (_, status) = laptop.call("two_factor_status", &[]).await;
         assert_eq!(status["recovery_codes_left"], json!(10));
-        assert!(is_signed_in(&mut phone).await, "new codes end no session");
+        assert!(
+            !is_signed_in(&mut phone).await,
+            "new codes change the second factor: the other sessions end"
+        );
         let mut tablet = app.browser();
         tablet.login(EMAIL, PASSWORD).await;
         let (_, answer) = tablet

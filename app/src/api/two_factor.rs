@@ -186,7 +186,12 @@ pub async fn regenerate_recovery_codes(
         services.clock.now(),
     )
     .await;
-    answer(result.map(|codes| RecoveryCodesView(codes.expose().to_vec())))
+    let answer = answer(result.map(|codes| RecoveryCodesView(codes.expose().to_vec())))?;
+    // New codes are a change of the second factor: the other sessions end, as for on and off.
+    if matches!(answer, TwoFactorAnswer::Done(_)) {
+        restart_sessions(&user, &services).await?;
+    }
+    Ok(answer)
 }
 
 /// Attempts at the password or code through these forms, per user: a burst of this many,

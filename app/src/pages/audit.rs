@@ -210,6 +210,7 @@ fn action_text(code: &str) -> Option<TextOf> {
         "password.reset_requested" => |t| t.audit.action_password_reset_requested,
         "two_factor.enabled" => |t| t.audit.action_two_factor_enabled,
         "two_factor.disabled" => |t| t.audit.action_two_factor_disabled,
+        "two_factor.recovery_codes_regenerated" => |t| t.audit.action_recovery_codes_regenerated,
         "two_factor.replay_rejected" => |t| t.audit.action_totp_replay_rejected,
         "session.ended" => |t| t.audit.action_session_ended,
         "api_key.created" => |t| t.audit.action_api_key_created,

@@ -461,7 +461,131 @@ async fn the_second_factor_step_is_throttled_and_refuses_replays(db: Db) {
     );
 }
 
+/// Twenty wrong passwords at the same moment from one address: each attempt is counted before
+/// its password is checked, so only the five free ones and the one that starts the back-off
+/// reach the password check (and the audit log); the rest are refused unchecked.
+async fn a_burst_of_attempts_is_counted_before_any_password_is_checked(db: Db) {
+    let user_id = confirmed_user(&db, "anna@example.com", PASSWORD).await;
+    let now = Utc::now();
+    let attempts = (0..20).map(|_| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            anna_login(&db, "Falsch Falsch Falsch", ip("203.0.113.9"), now).await
+        })
+    });
+    for attempt in attempts {
+        assert!(matches!(attempt.await.unwrap(), Err(LoginError::Refused)));
+    }
+    let organization_id = shopmarkets_core::accounts::login::default_organization(&db, user_id)
+        .await
+        .unwrap();
+    let checked = audit::list(&db, organization_id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "login.failed")
+        .count();
+    assert_eq!(
+        checked, 6,
+        "5 free attempts and the one that starts the back-off"
+    );
+}
+
+/// The owner signing in during a distributed attack does not reset the hourly ceiling.
+async fn a_successful_sign_in_keeps_the_hourly_ceiling(db: Db) {
+    confirmed_user(&db, "anna@example.com", PASSWORD).await;
+    let start = Utc::now().trunc_subsecs(6);
+    for n in 0..99u32 {
+        let from = ip(&format!("10.7.{}.{}", n / 250, n % 250));
+        let _ = anna_login(&db, "Falsch Falsch Falsch", from, start).await;
+    }
+    let owner = anna_login(&db, PASSWORD, ip("192.0.2.1"), start).await;
+    assert!(
+        matches!(owner, Ok(LoginOutcome::SignedIn { .. })),
+        "{owner:?}"
+    );
+    let _ = anna_login(&db, "Falsch Falsch Falsch", ip("10.8.0.1"), start).await;
+    let keys = throttle::password_keys("anna@example.com", None);
+    assert_eq!(
+        throttle::blocked_until(&db, &keys, start).await.unwrap(),
+        Some(start + throttle::WINDOW),
+        "the hundredth failure still blocks"
+    );
+}
+
+/// Re-entering the current password is throttled per user: a stolen session cannot guess it.
+async fn the_current_password_cannot_be_guessed_through_a_session(db: Db) {
+    let user_id = confirmed_user(&db, "anna@example.com", PASSWORD).await;
+    let now = Utc::now();
+    let change = |current: &'static str| {
+        let db = db.clone();
+        async move {
+            password::change(
+                &db,
+                user_id,
+                pw(current),
+                Password::parse("Neues Pferd Batterie").unwrap(),
+                None,
+                None,
+                now,
+            )
+            .await
+        }
+    };
+    for _ in 0..6 {
+        assert!(change("Falsch Falsch Falsch").await.is_err());
+    }
+    let blocked = change(PASSWORD).await;
+    assert!(
+        matches!(
+            blocked,
+            Err(AccountError::Field {
+                field: "current_password",
+                ..
+            })
+        ),
+        "even the right password is refused while blocked: {blocked:?}"
+    );
+}
+
+/// A newer reset link voids the older one, and using one voids the rest.
+async fn only_the_newest_reset_link_works(db: Db) {
+    confirmed_user(&db, "anna@example.com", PASSWORD).await;
+    password::request_reset(&db, BASE, "anna@example.com", None)
+        .await
+        .unwrap();
+    let first = emailed_token(&db, "anna@example.com", "reset_password").await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    password::request_reset(&db, BASE, "anna@example.com", None)
+        .await
+        .unwrap();
+    let second = emailed_token(&db, "anna@example.com", "reset_password").await;
+    assert_ne!(first, second);
+    let old = password::reset(
+        &db,
+        &first,
+        Password::parse("Neues Pferd Batterie").unwrap(),
+        None,
+        Utc::now(),
+    )
+    .await;
+    assert!(matches!(old, Err(AccountError::InvalidLink)));
+    password::reset(
+        &db,
+        &second,
+        Password::parse("Neues Pferd Batterie").unwrap(),
+        None,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+}
+
 db_tests!(
+    a_burst_of_attempts_is_counted_before_any_password_is_checked,
+    a_successful_sign_in_keeps_the_hourly_ceiling,
+    the_current_password_cannot_be_guessed_through_a_session,
+    only_the_newest_reset_link_works,
     the_second_factor_step_is_throttled_and_refuses_replays,
     the_right_password_signs_in_and_is_audited,
     unknown_address_and_wrong_password_are_refused_alike,

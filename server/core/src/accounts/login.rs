@@ -14,8 +14,7 @@ use shopmarkets_types::{EmailAddress, Locale};
 use uuid::Uuid;
 
 use super::{
-    AccountError, password_hash, registration,
-    throttle::{self, Key},
+    AccountError, password_hash, registration, throttle,
     two_factor::{self, SecondFactor},
 };
 use crate::{
@@ -78,8 +77,10 @@ pub async fn login(
     ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<LoginOutcome, LoginError> {
+    // Counted before the password is looked at; a success takes the count back.
     let keys = throttle::password_keys(email, ip);
-    if throttle::blocked_until(db, &keys, now).await?.is_some() {
+    let attempt = throttle::attempt(db, &keys, now).await?;
+    if attempt.blocked {
         tracing::info!(event = "login.throttled", "sign-in refused while throttled");
         return Err(LoginError::Refused);
     }
@@ -104,12 +105,13 @@ pub async fn login(
         Some(account) if password_ok => account,
         other => {
             let known = other.map(|u| (u.id, u.email, u.locale));
-            record_failure(db, base_url, &keys, known, ip, now).await?;
+            record_failure(db, base_url, &attempt, known, ip, now).await?;
             return Err(LoginError::Refused);
         }
     };
 
-    throttle::clear(db, &throttle::account_keys_to_clear(email, ip)).await?;
+    throttle::refund(db, &keys).await?;
+    throttle::clear(db, &throttle::pair_key_to_clear(email, ip)).await?;
     if account.email_verified_at.is_none() {
         registration::resend_verification(db, base_url, &account).await?;
         return Ok(LoginOutcome::EmailNotVerified);
@@ -154,22 +156,29 @@ pub async fn default_organization(
 async fn record_failure(
     db: &Db,
     base_url: &str,
-    keys: &[Key],
+    attempt: &throttle::Attempt,
     account: Option<(Uuid, String, String)>,
     ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<(), LoginError> {
-    let mut newly_blocked = false;
-    for key in keys {
-        let failure = throttle::record_failure(db, key, now).await?;
-        // Only blocks of the account's own keys are news for its owner.
-        newly_blocked |= failure.newly_blocked && !key.name.starts_with("ip:");
-    }
     let Some((user_id, email, locale)) = account else {
         tracing::info!(
             event = "login.failed",
             "sign-in failed for an unknown address"
         );
+        // The same bookkeeping as for a known account (one audit write), so the answer takes
+        // as long either way.
+        audit::record(
+            db,
+            NewAuditEvent {
+                organization_id: None,
+                actor_user_id: None,
+                action: AuditAction::LoginFailed,
+                ip,
+                details: json!({ "step": "password", "account": "unknown" }),
+            },
+        )
+        .await?;
         return Ok(());
     };
     tracing::info!(event = "login.failed", %user_id, "sign-in failed");
@@ -185,11 +194,11 @@ async fn record_failure(
         ),
     )
     .await?;
-    if newly_blocked {
+    if let Some(key) = &attempt.newly_blocked_key {
         warn_owner(
             db,
             base_url,
-            &keys[0].name,
+            key,
             user_id,
             &email,
             &locale,
@@ -240,17 +249,16 @@ pub async fn second_factor(
     now: DateTime<Utc>,
 ) -> Result<SecondFactor, LoginError> {
     let key = throttle::second_factor_key(user_id);
-    if throttle::blocked_until(db, std::slice::from_ref(&key), now)
-        .await?
-        .is_some()
-    {
+    let keys = std::slice::from_ref(&key);
+    let attempt = throttle::attempt(db, keys, now).await?;
+    if attempt.blocked {
         tracing::info!(event = "login.throttled", %user_id, "second factor refused while throttled");
         return Err(LoginError::Refused);
     }
     let organization_id = default_organization(db, user_id).await?;
     match two_factor::verify(db, cipher, user_id, code, now, ip).await {
         Ok(method) => {
-            throttle::clear(db, std::slice::from_ref(&key.name)).await?;
+            throttle::refund(db, keys).await?;
             let second_factor = match method {
                 SecondFactor::Totp => "totp",
                 SecondFactor::RecoveryCode { .. } => "recovery_code",
@@ -269,7 +277,6 @@ pub async fn second_factor(
             Ok(method)
         }
         Err(AccountError::Field { .. } | AccountError::TwoFactorNotEnabled) => {
-            let failure = throttle::record_failure(db, &key, now).await?;
             tracing::info!(event = "login.failed", %user_id, step = "second_factor", "second factor refused");
             audit::record(
                 db,
@@ -282,7 +289,7 @@ pub async fn second_factor(
                 ),
             )
             .await?;
-            if failure.newly_blocked
+            if attempt.newly_blocked_key.is_some()
                 && let Some(account) = user::Entity::find_by_id(user_id).one(db).await?
             {
                 warn_owner(

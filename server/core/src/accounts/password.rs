@@ -48,6 +48,8 @@ pub async fn request_reset(
     else {
         return Ok(());
     };
+    // One working link at a time: a new request voids the older ones.
+    tokens::revoke_all(&txn, account.id, Purpose::ResetPassword).await?;
     let token = tokens::issue(&txn, account.id, Purpose::ResetPassword, RESET_VALID_FOR).await?;
     let link = format!("{base_url}/reset-password?token={}", token.expose());
     let locale = Locale::from_code(&account.locale).unwrap_or_default();
@@ -90,6 +92,7 @@ pub async fn reset(
         .await?
         .ok_or(AccountError::InvalidLink)?;
     let account = store_password(&txn, user_id, &new_hash, now).await?;
+    tokens::revoke_all(&txn, user_id, Purpose::ResetPassword).await?;
     sessions::end_all_except(&txn, user_id, None).await?;
     throttle::clear(&txn, &throttle::account_keys_to_clear(&account.email, None)).await?;
     // Resetting also proves the address, so an unconfirmed account counts as confirmed.
@@ -120,18 +123,39 @@ pub async fn change(
         .one(db)
         .await?
         .ok_or(AccountError::InvalidLink)?;
-    if !password_hash::verify(current_password, Some(account.password_hash.clone())).await {
+    // A stolen session must not become a way to guess the password: the re-entry is
+    // throttled per user like a sign-in, and a blocked attempt is refused unchecked.
+    let key = throttle::reauthentication_key(user_id);
+    let keys = std::slice::from_ref(&key);
+    let attempt = throttle::attempt(db, keys, now).await?;
+    if attempt.blocked
+        || !password_hash::verify(current_password, Some(account.password_hash.clone())).await
+    {
+        let organization_id = login::default_organization(db, user_id).await?;
+        audit::record(
+            db,
+            NewAuditEvent::by_user(
+                AuditAction::LoginFailed,
+                organization_id,
+                user_id,
+                ip,
+                json!({ "user_id": user_id, "step": "current_password" }),
+            ),
+        )
+        .await?;
         return Err(AccountError::field(
             "current_password",
             FieldError::WrongPassword,
         ));
     }
+    throttle::refund(db, keys).await?;
     common_passwords::ensure_uncommon(&new_password)
         .map_err(|e| AccountError::field("new_password", e))?;
     let new_hash = password_hash::hash(Secret::new(new_password.into_inner())).await?;
 
     let txn = begin_write(db).await?;
     let account = store_password(&txn, user_id, &new_hash, now).await?;
+    tokens::revoke_all(&txn, user_id, Purpose::ResetPassword).await?;
     sessions::end_all_except(&txn, user_id, current_session).await?;
     after_change(&txn, &account, "change", ip, now).await?;
     txn.commit().await?;

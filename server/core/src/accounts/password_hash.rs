@@ -29,8 +29,24 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::DEFAULT)
 }
 
+/// At most one argon2 run per core at a time: each takes 19 MiB and a core for tens of
+/// milliseconds, so a flood of sign-ins queues here instead of starting hundreds of blocking
+/// threads and exhausting memory.
+async fn hashing_permit() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(2, usize::from);
+            tokio::sync::Semaphore::new(cores.max(2))
+        })
+        .acquire()
+        .await
+        .ok()
+}
+
 /// Hashes a password with a fresh random salt.
 pub async fn hash(password: Secret<String>) -> Result<String, PasswordHashError> {
+    let _permit = hashing_permit().await;
     tokio::task::spawn_blocking(move || hash_blocking(password.expose()))
         .await
         .map_err(|_| PasswordHashError::Interrupted)?
@@ -46,6 +62,7 @@ fn hash_blocking(password: &str) -> Result<String, PasswordHashError> {
 /// Checks a password against a stored hash; `None` (no such account) burns the same time
 /// against a dummy hash and answers `false`.
 pub async fn verify(password: Secret<String>, stored: Option<String>) -> bool {
+    let _permit = hashing_permit().await;
     tokio::task::spawn_blocking(move || {
         let stored = stored.as_deref().unwrap_or_else(|| dummy_hash());
         let Ok(parsed) = PasswordHash::new(stored) else {

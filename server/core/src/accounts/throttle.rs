@@ -161,12 +161,23 @@ pub fn second_factor_key(user_id: Uuid) -> Key {
     }
 }
 
-/// The keys a successful sign-in or a password reset clears: the account's own counters.
-/// Address counters stay: a success on one account says nothing about the others.
+/// The keys a password reset clears: the account's own counters (the reset link proves
+/// control of the address). Address counters stay: that says nothing about other accounts.
 pub fn account_keys_to_clear(email: &str, ip: Option<IpAddr>) -> Vec<String> {
     password_keys(email, ip)
         .into_iter()
         .filter(|key| !key.name.starts_with("ip:"))
+        .map(|key| key.name)
+        .collect()
+}
+
+/// The key a successful sign-in clears: the account from this address. The account's hourly
+/// ceiling is not cleared — the owner signing in during a distributed attack must not give the
+/// attacker a fresh hundred.
+pub fn pair_key_to_clear(email: &str, ip: Option<IpAddr>) -> Vec<String> {
+    password_keys(email, ip)
+        .into_iter()
+        .filter(|key| key.name.starts_with("pair:"))
         .map(|key| key.name)
         .collect()
 }
@@ -193,6 +204,9 @@ pub struct Failure {
     pub blocked_until: Option<DateTime<Utc>>,
     /// This failure started a block (the first one of the window): the moment to tell the owner.
     pub newly_blocked: bool,
+    /// The key was already blocked when this attempt came: refuse it without looking at the
+    /// password or code.
+    pub already_blocked: bool,
 }
 
 /// Counts one failure under `key` and sets its block. Concurrent failures are all counted:
@@ -245,6 +259,7 @@ pub async fn record_failure(db: &Db, key: &Key, now: DateTime<Utc>) -> Result<Fa
             .await?
             .ok_or_else(|| DbError::Query(sea_orm::DbErr::RecordNotFound(key.name.clone())))?;
         let was_blocked = row.blocked_until.is_some();
+        let already_blocked = row.blocked_until.is_some_and(|until| until > now);
         let blocked_until = key
             .policy
             .blocked_until(row.failures, row.window_started_at, now);
@@ -261,11 +276,59 @@ pub async fn record_failure(db: &Db, key: &Key, now: DateTime<Utc>) -> Result<Fa
             failures: row.failures,
             blocked_until,
             newly_blocked: blocked_until.is_some() && !was_blocked,
+            already_blocked,
         });
     }
     Err(DbError::Query(sea_orm::DbErr::Custom(
         "login throttle row kept changing".to_owned(),
     )))
+}
+
+/// Counts an attempt under every key *before* the password or code is checked, so a burst of
+/// concurrent attempts cannot all pass one check made before any of them was counted: each
+/// increment is serialized on its row, and an attempt that finds a key already blocked is
+/// refused unchecked. A successful attempt takes its count back with [`refund`].
+pub async fn attempt(db: &Db, keys: &[Key], now: DateTime<Utc>) -> Result<Attempt, DbError> {
+    let mut attempt = Attempt::default();
+    for key in keys {
+        let failure = record_failure(db, key, now).await?;
+        attempt.blocked |= failure.already_blocked;
+        if failure.newly_blocked && !key.name.starts_with("ip:") {
+            attempt.newly_blocked_key = Some(key.name.clone());
+        }
+    }
+    Ok(attempt)
+}
+
+/// What counting an attempt found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attempt {
+    /// Some key was blocked before this attempt: refuse it.
+    pub blocked: bool,
+    /// An account key whose block this attempt started (the owner should hear about it).
+    pub newly_blocked_key: Option<String>,
+}
+
+/// Takes back one counted attempt under each key (it succeeded).
+pub async fn refund(conn: &impl ConnectionTrait, keys: &[Key]) -> Result<(), DbError> {
+    login_throttle::Entity::update_many()
+        .col_expr(
+            login_throttle::Column::Failures,
+            Expr::col(login_throttle::Column::Failures).sub(1),
+        )
+        .filter(login_throttle::Column::Key.is_in(keys.iter().map(|k| k.name.as_str())))
+        .filter(login_throttle::Column::Failures.gt(0))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The key re-entering the current password (before a password change) is counted under.
+pub fn reauthentication_key(user_id: Uuid) -> Key {
+    Key {
+        name: format!("reauth:{user_id}"),
+        policy: Policy::SECOND_FACTOR,
+    }
 }
 
 /// Marks that the owner was told about `key`; returns false when they were already told in

@@ -83,6 +83,22 @@ pub async fn consume(
     Ok((updated.rows_affected == 1).then_some(row.user_id))
 }
 
+/// Voids every unused token of a purpose for a user (a newer link, or the password changed).
+pub async fn revoke_all(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    purpose: Purpose,
+) -> Result<(), sea_orm::DbErr> {
+    account_token::Entity::update_many()
+        .col_expr(account_token::Column::UsedAt, Expr::value(Utc::now()))
+        .filter(account_token::Column::UserId.eq(user_id))
+        .filter(account_token::Column::Purpose.eq(purpose.code()))
+        .filter(account_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 pub(crate) fn hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()

@@ -281,6 +281,18 @@ pub async fn regenerate_recovery_codes(
         return Err(AccountError::TwoFactorNotEnabled);
     }
     let codes = replace_recovery_codes(&txn, user_id, now).await?;
+    let organization_id = super::login::default_organization(&txn, user_id).await?;
+    audit::record_in(
+        &txn,
+        NewAuditEvent::by_user(
+            AuditAction::RecoveryCodesRegenerated,
+            organization_id,
+            user_id,
+            None,
+            json!({ "user_id": user_id }),
+        ),
+    )
+    .await?;
     txn.commit().await?;
     Ok(codes)
 }

@@ -101,8 +101,10 @@ impl Mailer {
             };
             match outcome {
                 Ok(()) => {
+                    // Once delivered, the text (with its working links) is not kept.
                     email_outbox::Entity::update_many()
                         .col_expr(email_outbox::Column::SentAt, Expr::value(Utc::now()))
+                        .col_expr(email_outbox::Column::BodyText, Expr::value(String::new()))
                         .col_expr(
                             email_outbox::Column::LastError,
                             Expr::value(Option::<String>::None),
