@@ -140,7 +140,9 @@ pub async fn login(
     })
 }
 
-/// The organization a user lands in after signing in: the one they joined first.
+/// The organization a user lands in after signing in (their home organization, whose audit
+/// chain holds events about their account): the one they joined first. The same rule as
+/// [`crate::organizations::default_organization`], which also names it.
 pub async fn default_organization(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -148,6 +150,7 @@ pub async fn default_organization(
     Ok(membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .order_by_asc(membership::Column::CreatedAt)
+        .order_by_asc(membership::Column::OrganizationId)
         .one(conn)
         .await?
         .map(|m| m.organization_id))
