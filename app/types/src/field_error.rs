@@ -28,6 +28,24 @@ pub enum FieldError {
     /// A two-factor or recovery code is wrong, expired or was used before (deliberately one
     /// message for all three).
     WrongCode,
+    /// Not 8, 12, 13 or 14 digits (after removing spaces and hyphens).
+    InvalidGtin,
+    /// The right length, but the GS1 check digit does not match: a typo.
+    GtinCheckDigit,
+    /// A SKU with characters other than ASCII letters, digits and `-_./`.
+    InvalidSkuCharacters,
+    /// A currency code the product does not support.
+    UnknownCurrency,
+    /// Not a number in the format of the UI language.
+    InvalidAmount,
+    /// More digits after the decimal separator than the currency has (two).
+    TooManyDecimals,
+    /// Above the largest price accepted (10 million).
+    AmountTooLarge,
+    /// Prices and amounts are never below zero.
+    NegativeAmount,
+    /// The input names a different currency than the field's one (`12 $` for a euro price).
+    OtherCurrency,
 }
 
 impl FieldError {
@@ -72,6 +90,54 @@ impl FieldError {
             (Self::WrongCode, Locale::En) => {
                 "The code is wrong or has expired. Please enter the current code.".into()
             }
+            (Self::InvalidGtin, Locale::De) => {
+                "Das ist keine gültige GTIN/EAN. Bitte geben Sie 8, 12, 13 oder 14 Ziffern ein.".into()
+            }
+            (Self::InvalidGtin, Locale::En) => {
+                "This is not a valid GTIN/EAN. Please enter 8, 12, 13 or 14 digits.".into()
+            }
+            (Self::GtinCheckDigit, Locale::De) => {
+                "Die Prüfziffer (letzte Ziffer) passt nicht zu dieser GTIN/EAN. Bitte prüfen Sie die Nummer auf Tippfehler.".into()
+            }
+            (Self::GtinCheckDigit, Locale::En) => {
+                "The check digit (last digit) does not match this GTIN/EAN. Please check the number for typos.".into()
+            }
+            (Self::InvalidSkuCharacters, Locale::De) => {
+                "Die SKU darf nur Buchstaben A–Z, Ziffern und die Zeichen - _ . / enthalten (keine Leerzeichen oder Umlaute), sonst lehnen Marktplätze sie ab.".into()
+            }
+            (Self::InvalidSkuCharacters, Locale::En) => {
+                "The SKU may only contain letters A–Z, digits and the characters - _ . / (no spaces or accented letters), otherwise marketplaces reject it.".into()
+            }
+            (Self::UnknownCurrency, Locale::De) => {
+                "Diese Währung wird nicht unterstützt. Möglich sind EUR, CHF, GBP, PLN, SEK, DKK, CZK und USD.".into()
+            }
+            (Self::UnknownCurrency, Locale::En) => {
+                "This currency is not supported. Please use EUR, CHF, GBP, PLN, SEK, DKK, CZK or USD.".into()
+            }
+            (Self::InvalidAmount, Locale::De) => {
+                "Das ist kein gültiger Betrag (Beispiel: 12,99 oder 1.234,56).".into()
+            }
+            (Self::InvalidAmount, Locale::En) => {
+                "This is not a valid amount (for example 12.99 or 1,234.56).".into()
+            }
+            (Self::TooManyDecimals, Locale::De) => {
+                "Bitte höchstens zwei Nachkommastellen angeben.".into()
+            }
+            (Self::TooManyDecimals, Locale::En) => "Please use at most two decimal places.".into(),
+            (Self::AmountTooLarge, Locale::De) => {
+                "Der Betrag ist zu hoch (höchstens 10 Millionen).".into()
+            }
+            (Self::AmountTooLarge, Locale::En) => {
+                "The amount is too large (at most 10 million).".into()
+            }
+            (Self::NegativeAmount, Locale::De) => "Der Betrag darf nicht negativ sein.".into(),
+            (Self::NegativeAmount, Locale::En) => "The amount must not be negative.".into(),
+            (Self::OtherCurrency, Locale::De) => {
+                "Der Betrag ist in einer anderen Währung als dieses Feld angegeben. Bitte nur die Zahl eingeben.".into()
+            }
+            (Self::OtherCurrency, Locale::En) => {
+                "The amount is in a different currency than this field. Please enter the number only.".into()
+            }
         }
     }
 }
@@ -101,11 +167,27 @@ mod tests {
             FieldError::AlreadyMember,
             FieldError::WrongPassword,
             FieldError::WrongCode,
+            FieldError::InvalidGtin,
+            FieldError::GtinCheckDigit,
+            FieldError::InvalidSkuCharacters,
+            FieldError::UnknownCurrency,
+            FieldError::InvalidAmount,
+            FieldError::TooManyDecimals,
+            FieldError::AmountTooLarge,
+            FieldError::NegativeAmount,
+            FieldError::OtherCurrency,
         ];
         for error in all {
             let (de, en) = (error.message(Locale::De), error.message(Locale::En));
             assert!(!de.is_empty() && !en.is_empty());
             assert_ne!(de, en, "{error:?}");
+        }
+        // The currency list in the message is the supported one.
+        for currency in crate::Currency::ALL {
+            for locale in Locale::ALL {
+                let message = FieldError::UnknownCurrency.message(locale);
+                assert!(message.contains(currency.code()), "{message}");
+            }
         }
         assert!(
             FieldError::TooShort { min: 12 }

@@ -5,10 +5,12 @@
 //! before anything is stored. A failed parse is a [`FieldError`], which says what is wrong in
 //! German and English.
 
+mod catalog;
 mod field_error;
 mod input;
 mod locale;
 
+pub use catalog::{Currency, Gtin, GtinKind, Money, Sku};
 pub use field_error::FieldError;
 pub use input::{ApiKeyName, DisplayName, EmailAddress, OrganizationName, Password};
 pub use locale::Locale;
