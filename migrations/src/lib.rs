@@ -13,6 +13,7 @@ mod m20261204_000004_add_two_factor;
 mod m20261204_000005_create_api_keys;
 mod m20261204_000006_create_invitations;
 mod m20261204_000007_create_sessions_and_login_throttles;
+mod m20261205_000008_create_catalog;
 
 /// Every migration of the product, oldest first.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000005_create_api_keys::Migration),
             Box::new(m20261204_000006_create_invitations::Migration),
             Box::new(m20261204_000007_create_sessions_and_login_throttles::Migration),
+            Box::new(m20261205_000008_create_catalog::Migration),
         ]
     }
 }

@@ -23,6 +23,8 @@ pub enum FieldError {
     CommonPassword,
     /// The invited address already belongs to a member of the organization.
     AlreadyMember,
+    /// The value is taken already (a SKU another variant has, an option combination twice).
+    AlreadyExists,
     /// The current password, asked again before a security change (2FA on or off), is wrong.
     WrongPassword,
     /// A two-factor or recovery code is wrong, expired or was used before (deliberately one
@@ -81,6 +83,12 @@ impl FieldError {
             }
             (Self::AlreadyMember, Locale::En) => {
                 "This person is already a member of the organization.".into()
+            }
+            (Self::AlreadyExists, Locale::De) => {
+                "Dieser Wert ist schon vergeben. Bitte wählen Sie einen anderen.".into()
+            }
+            (Self::AlreadyExists, Locale::En) => {
+                "This value is already taken. Please choose another one.".into()
             }
             (Self::WrongPassword, Locale::De) => "Das Passwort ist nicht richtig.".into(),
             (Self::WrongPassword, Locale::En) => "The password is not correct.".into(),
@@ -165,6 +173,7 @@ mod tests {
             FieldError::InvalidEmail,
             FieldError::CommonPassword,
             FieldError::AlreadyMember,
+            FieldError::AlreadyExists,
             FieldError::WrongPassword,
             FieldError::WrongCode,
             FieldError::InvalidGtin,

@@ -8,6 +8,7 @@ pub mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod crypto;
