@@ -394,7 +394,152 @@ async fn deleting_a_product_tells_the_outbox_and_the_audit_log(db: Db) {
     assert_eq!(catalog::pending_changes(&db, 100).await.unwrap().len(), 5);
 }
 
+async fn the_list_searches_filters_and_pages_without_gaps(db: Db) {
+    use catalog::{ProductQuery, StockFilter};
+    let (_, owner) = owner_of_new_organization(&db, "anna@example.com", "Anna GmbH").await;
+    let (_, other) = owner_of_new_organization(&db, "ben@example.com", "Ben KG").await;
+    let start = Utc::now();
+    let items = [
+        ("Kaffeetasse 100% Porzellan", "Küche > Tassen", "CUP-1", 4),
+        ("Teetasse", "Küche > Tassen", "CUP-2", 0),
+        ("Teekanne", "Küche", "POT-1", 2),
+        ("Gartenschlauch", "Garten", "HOSE-1", 0),
+        ("Küchenwaage", "Küchengeräte", "SCALE-1", 1),
+    ];
+    for (i, (title, category, sku, stock)) in items.into_iter().enumerate() {
+        let mut product = NewProduct {
+            content: content(title),
+            option_names: vec![],
+            variants: vec![variant(sku, &[], 10 + i as i64, stock)],
+        };
+        product.content.category = Some(category.to_owned());
+        // Distinct change times, newest last.
+        catalog::create_product(
+            &db,
+            &owner,
+            product,
+            start + chrono::Duration::seconds(i as i64),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    catalog::create_product(&db, &other, shirt(), Utc::now(), None)
+        .await
+        .unwrap();
+
+    let titles = |page: &catalog::ProductPage| {
+        page.items
+            .iter()
+            .map(|r| r.title.clone())
+            .collect::<Vec<_>>()
+    };
+    let list = |query: ProductQuery| {
+        let (db, owner) = (db.clone(), owner.clone());
+        async move {
+            catalog::list_products(&db, &owner, &ProductQuery { limit: 50, ..query })
+                .await
+                .unwrap()
+        }
+    };
+
+    let all = list(ProductQuery::default()).await;
+    assert_eq!(
+        titles(&all),
+        [
+            "Küchenwaage",
+            "Gartenschlauch",
+            "Teekanne",
+            "Teetasse",
+            "Kaffeetasse 100% Porzellan"
+        ],
+        "newest change first, only this organization"
+    );
+    assert_eq!(all.next, None);
+    let waage = &all.items[0];
+    assert_eq!((waage.variants, waage.on_hand, waage.available), (1, 1, 1));
+    assert_eq!(waage.lowest_price, Some((1400, "EUR".to_owned())));
+
+    let search = |term: &str| ProductQuery {
+        search: Some(term.to_owned()),
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(&list(search("TASSE")).await),
+        ["Teetasse", "Kaffeetasse 100% Porzellan"]
+    );
+    assert_eq!(
+        titles(&list(search("cup-2")).await),
+        ["Teetasse"],
+        "SKU prefix"
+    );
+    assert_eq!(
+        titles(&list(search("100%")).await),
+        ["Kaffeetasse 100% Porzellan"]
+    );
+    assert!(
+        list(search("%")).await.items.len() == 1,
+        "% is a character, not a pattern"
+    );
+
+    let stock = |filter| ProductQuery {
+        stock: Some(filter),
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(&list(stock(StockFilter::OutOfStock)).await),
+        ["Gartenschlauch", "Teetasse"]
+    );
+    assert_eq!(list(stock(StockFilter::InStock)).await.items.len(), 3);
+
+    let category = ProductQuery {
+        category: Some("Küche".to_owned()),
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(&list(category).await),
+        ["Teekanne", "Teetasse", "Kaffeetasse 100% Porzellan"],
+        "the category and below, not Küchengeräte"
+    );
+
+    // Pages of two: every product exactly once, in order.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = catalog::list_products(
+            &db,
+            &owner,
+            &ProductQuery {
+                limit: 2,
+                after: after.clone(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        seen.extend(titles(&page));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, titles(&all));
+
+    let garbage = catalog::list_products(
+        &db,
+        &owner,
+        &ProductQuery {
+            after: Some("nonsense".into()),
+            limit: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(matches!(garbage, Err(CatalogError::Field { ref field, .. }) if field == "after"));
+}
+
 db_tests!(
+    the_list_searches_filters_and_pages_without_gaps,
     a_product_is_created_with_variants_stock_and_outbox_rows,
     a_failed_create_leaves_nothing_behind,
     product_shapes_are_checked,

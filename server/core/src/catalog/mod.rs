@@ -16,6 +16,9 @@
 //!   concurrent adjustments both count.
 
 pub mod description;
+mod list;
+
+pub use list::{MAX_PAGE, ProductPage, ProductQuery, ProductRow, StockFilter, list_products};
 
 use std::net::IpAddr;
 
