@@ -13,6 +13,7 @@ enum Products {
     Id,
     OrganizationId,
     Title,
+    SearchText,
     Brand,
     DescriptionHtml,
     DescriptionText,
@@ -95,6 +96,9 @@ impl MigrationTrait for Migration {
                     .col(uuid(Products::Id).primary_key())
                     .col(uuid(Products::OrganizationId))
                     .col(string_len(Products::Title, 200))
+                    // Title and brand lower-cased by the service (Unicode-aware, which SQLite's
+                    // `lower()` is not), for case-insensitive search on both engines.
+                    .col(string_len(Products::SearchText, 330))
                     .col(string_len_null(Products::Brand, 120))
                     // Sanitized with an allowlist before it is stored; the plain form beside it.
                     .col(text(Products::DescriptionHtml))

@@ -482,6 +482,16 @@ async fn the_list_searches_filters_and_pages_without_gaps(db: Db) {
         "% is a character, not a pattern"
     );
 
+    assert_eq!(
+        titles(&list(search("KÜCHEN")).await),
+        ["Küchenwaage"],
+        "umlauts fold case on both engines"
+    );
+    assert_eq!(
+        list(search("muster")).await.items.len(),
+        5,
+        "the brand is searched too"
+    );
     let stock = |filter| ProductQuery {
         stock: Some(filter),
         ..Default::default()

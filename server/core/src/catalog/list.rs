@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait, Func, Query},
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
 };
 use uuid::Uuid;
 
@@ -31,7 +31,8 @@ pub enum StockFilter {
 /// What the list asks for.
 #[derive(Debug, Clone, Default)]
 pub struct ProductQuery {
-    /// Part of the title, or the start of a SKU; case-insensitive.
+    /// Part of the title or brand, or the start of a SKU; case-insensitive (Unicode for title
+    /// and brand, ASCII for SKUs, which are ASCII).
     pub search: Option<String>,
     pub stock: Option<StockFilter>,
     /// A category and everything below it (`Küche` finds `Küche > Tassen`).
@@ -93,17 +94,14 @@ pub async fn list_products(
                     variant::Entity,
                     variant::Column::Sku,
                 ))))
-                .like(sea_orm::sea_query::LikeExpr::new(format!("{term}%")).escape('\\')),
+                .like(LikeExpr::new(format!("{term}%")).escape('\\')),
             )
             .to_owned();
         select = select.filter(
             Condition::any()
                 .add(
-                    Expr::expr(Func::lower(Expr::col((
-                        product::Entity,
-                        product::Column::Title,
-                    ))))
-                    .like(sea_orm::sea_query::LikeExpr::new(format!("%{term}%")).escape('\\')),
+                    Expr::col((product::Entity, product::Column::SearchText))
+                        .like(LikeExpr::new(format!("%{term}%")).escape('\\')),
                 )
                 .add(Expr::exists(sku_match)),
         );
@@ -139,10 +137,8 @@ pub async fn list_products(
             Condition::any()
                 .add(product::Column::Category.eq(category))
                 .add(
-                    Expr::col((product::Entity, product::Column::Category)).like(
-                        sea_orm::sea_query::LikeExpr::new(format!("{} >%", escape_like(category)))
-                            .escape('\\'),
-                    ),
+                    Expr::col((product::Entity, product::Column::Category))
+                        .like(LikeExpr::new(format!("{} >%", escape_like(category))).escape('\\')),
                 ),
         );
     }

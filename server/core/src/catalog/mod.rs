@@ -205,6 +205,7 @@ fn optional_text(
 /// The content as stored: checked lengths, cleaned HTML and its text.
 struct CheckedContent {
     title: String,
+    search_text: String,
     brand: Option<String>,
     description_html: String,
     description_text: String,
@@ -232,15 +233,26 @@ fn check_content(content: &ProductContent) -> Result<CheckedContent, CatalogErro
             FieldError::TooLong { max: 1_000_000 },
         ));
     }
+    let title = check_text("title", &content.title, 200, true)?;
+    let brand = optional_text("brand", content.brand.as_deref(), 120)?;
     Ok(CheckedContent {
-        title: check_text("title", &content.title, 200, true)?,
-        brand: optional_text("brand", content.brand.as_deref(), 120)?,
+        search_text: search_text(&title, brand.as_deref()),
+        title,
+        brand,
         description_text: description::plain_text(&description_html),
         description_html,
         category: optional_text("category", content.category.as_deref(), 200)?,
         condition: content.condition.code(),
         weight_grams: content.weight_grams,
     })
+}
+
+/// What the list searches: title and brand, lower-cased with Unicode rules.
+fn search_text(title: &str, brand: Option<&str>) -> String {
+    match brand {
+        Some(brand) => format!("{} {}", title.to_lowercase(), brand.to_lowercase()),
+        None => title.to_lowercase(),
+    }
 }
 
 fn check_options(new: &NewProduct) -> Result<Vec<String>, CatalogError> {
@@ -319,6 +331,7 @@ pub async fn create_product(
         id: Set(Uuid::new_v4()),
         organization_id: Set(scope.organization_id()),
         title: Set(content.title),
+        search_text: Set(content.search_text),
         brand: Set(content.brand),
         description_html: Set(content.description_html),
         description_text: Set(content.description_text),
@@ -459,6 +472,10 @@ pub async fn update_content(
         .ok_or(AccessError::NotFound)?;
     let updated = product::Entity::update_many()
         .col_expr(product::Column::Title, Expr::value(content.title))
+        .col_expr(
+            product::Column::SearchText,
+            Expr::value(content.search_text),
+        )
         .col_expr(product::Column::Brand, Expr::value(content.brand))
         .col_expr(
             product::Column::DescriptionHtml,

@@ -9,6 +9,8 @@ pub struct Model {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub title: String,
+    /// Title and brand, lower-cased: what the list searches.
+    pub search_text: String,
     pub brand: Option<String>,
     pub description_html: String,
     pub description_text: String,
