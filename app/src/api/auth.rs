@@ -188,7 +188,7 @@ pub async fn second_factor(code: String) -> Result<SecondFactorAnswer, ServerFnE
     }
 }
 
-/// Ends this session (works for a half-authenticated one too) and goes to the sign-in page.
+/// Ends this session (works for a half-authenticated one too).
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), ServerFnError> {
     use crate::services::{current_auth, internal_error};
@@ -203,7 +203,8 @@ pub async fn logout() -> Result<(), ServerFnError> {
         .await?;
         session.flush().await.map_err(internal_error)?;
     }
-    leptos_axum::redirect("/login");
+    // No redirect here: the page loads `/login` as a new document (one navigation, no stale
+    // header); a plain form post without scripts is sent back to its page, signed out.
     Ok(())
 }
 
