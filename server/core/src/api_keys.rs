@@ -184,17 +184,16 @@ async fn insert(
     .await?;
     audit::record_in(
         &txn,
-        NewAuditEvent {
-            organization_id: Some(scope.organization_id()),
-            actor_user_id: scope.user_id(),
-            action: AuditAction::ApiKeyCreated,
+        NewAuditEvent::in_scope(
+            scope,
+            AuditAction::ApiKeyCreated,
             ip,
-            details: json!({
+            json!({
                 "api_key_id": model.id,
                 "prefix": prefix,
                 "scopes": model.scopes,
             }),
-        },
+        ),
     )
     .await?;
     txn.commit().await?;
@@ -242,13 +241,12 @@ pub async fn revoke(
         .await?;
     audit::record_in(
         &txn,
-        NewAuditEvent {
-            organization_id: Some(scope.organization_id()),
-            actor_user_id: scope.user_id(),
-            action: AuditAction::ApiKeyRevoked,
+        NewAuditEvent::in_scope(
+            scope,
+            AuditAction::ApiKeyRevoked,
             ip,
-            details: json!({ "api_key_id": key.id, "prefix": key.prefix }),
-        },
+            json!({ "api_key_id": key.id, "prefix": key.prefix }),
+        ),
     )
     .await?;
     txn.commit().await?;

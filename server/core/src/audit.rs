@@ -104,6 +104,23 @@ pub struct NewAuditEvent {
 }
 
 impl NewAuditEvent {
+    /// An event an actor caused inside an organization: its chain, the acting member (none for
+    /// an API key).
+    pub fn in_scope(
+        scope: &crate::access::Scope,
+        action: AuditAction,
+        ip: Option<IpAddr>,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            organization_id: Some(scope.organization_id()),
+            actor_user_id: scope.user_id(),
+            action,
+            ip,
+            details,
+        }
+    }
+
     /// An event a user caused (signing in, changing a password, ending sessions).
     pub fn by_user(
         action: AuditAction,

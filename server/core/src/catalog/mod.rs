@@ -17,15 +17,17 @@
 
 pub mod description;
 mod list;
+mod stock;
 
 pub use list::{MAX_PAGE, ProductPage, ProductQuery, ProductRow, StockFilter, list_products};
+pub use stock::{StockReason, adjust_stock, stock_movements};
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, NotSet,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder,
+    Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -36,7 +38,7 @@ use crate::{
     access::{AccessError, OrganizationScoped, Permission, Scope},
     audit::{self, AuditAction, NewAuditEvent},
     db::{Db, DbError, begin_write, is_unique_violation},
-    entity::{product, stock_movement, sync_outbox, variant},
+    entity::{product, sync_outbox, variant},
 };
 
 /// At most this many option axes (size, colour, material).
@@ -144,32 +146,6 @@ pub struct NewProduct {
 pub struct ProductDetails {
     pub product: product::Model,
     pub variants: Vec<variant::Model>,
-}
-
-/// Why stock moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StockReason {
-    Initial,
-    Received,
-    Counted,
-    Damaged,
-    Returned,
-    Correction,
-    Import,
-}
-
-impl StockReason {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Initial => "initial",
-            Self::Received => "received",
-            Self::Counted => "counted",
-            Self::Damaged => "damaged",
-            Self::Returned => "returned",
-            Self::Correction => "correction",
-            Self::Import => "import",
-        }
-    }
 }
 
 fn check_text(
@@ -403,7 +379,7 @@ pub async fn create_product(
         )
         .await?;
         let inserted = if new_variant.on_hand != 0 {
-            move_stock(
+            stock::move_stock(
                 &txn,
                 scope,
                 &inserted,
@@ -421,13 +397,12 @@ pub async fn create_product(
     }
     audit::record_in(
         &txn,
-        NewAuditEvent {
-            organization_id: Some(scope.organization_id()),
-            actor_user_id: scope.user_id(),
-            action: AuditAction::ProductCreated,
+        NewAuditEvent::in_scope(
+            scope,
+            AuditAction::ProductCreated,
             ip,
-            details: json!({ "product_id": product.id, "variants": variants.len() }),
-        },
+            json!({ "product_id": product.id, "variants": variants.len() }),
+        ),
     )
     .await?;
     txn.commit().await?;
@@ -523,17 +498,16 @@ pub async fn update_content(
     .await?;
     audit::record_in(
         &txn,
-        NewAuditEvent {
-            organization_id: Some(scope.organization_id()),
-            actor_user_id: scope.user_id(),
-            action: AuditAction::ProductUpdated,
+        NewAuditEvent::in_scope(
+            scope,
+            AuditAction::ProductUpdated,
             ip,
-            details: json!({
+            json!({
                 "product_id": product.id,
                 "title": { "old": before.title, "new": product.title },
                 "version": product.version,
             }),
-        },
+        ),
     )
     .await?;
     txn.commit().await?;
@@ -594,12 +568,11 @@ pub async fn set_price(
     .await?;
     audit::record_in(
         &txn,
-        NewAuditEvent {
-            organization_id: Some(scope.organization_id()),
-            actor_user_id: scope.user_id(),
-            action: AuditAction::PriceChanged,
+        NewAuditEvent::in_scope(
+            scope,
+            AuditAction::PriceChanged,
             ip,
-            details: json!({
+            json!({
                 "variant_id": after.id,
                 "sku": after.sku,
                 "price": {
@@ -607,134 +580,11 @@ pub async fn set_price(
                     "new": { "minor": after.price_minor, "currency": after.currency },
                 },
             }),
-        },
+        ),
     )
     .await?;
     txn.commit().await?;
     Ok(after)
-}
-
-/// Moves a variant's on-hand stock by `delta` (positive: more) through the ledger. Concurrent
-/// adjustments all count; the result may not go below zero.
-#[allow(clippy::too_many_arguments)]
-pub async fn adjust_stock(
-    db: &Db,
-    scope: &Scope,
-    variant_id: Uuid,
-    delta: i64,
-    reason: StockReason,
-    note: Option<&str>,
-    now: DateTime<Utc>,
-    ip: Option<IpAddr>,
-) -> Result<variant::Model, CatalogError> {
-    scope.require(Permission::EditCatalog)?;
-    if delta == 0 || delta.unsigned_abs() > 1_000_000_000 {
-        return Err(CatalogError::field("delta", FieldError::Required));
-    }
-    let note = optional_text("note", note, 200)?;
-    let txn = begin_write(db).await?;
-    let current = variant::Entity::find_by_id_in(scope, variant_id)
-        .one(&txn)
-        .await?
-        .ok_or(AccessError::NotFound)?;
-    let after = move_stock(&txn, scope, &current, delta, reason, "catalog", note, now).await?;
-    audit::record_in(
-        &txn,
-        NewAuditEvent {
-            organization_id: Some(scope.organization_id()),
-            actor_user_id: scope.user_id(),
-            action: AuditAction::StockAdjusted,
-            ip,
-            details: json!({
-                "variant_id": after.id,
-                "sku": after.sku,
-                "reason": reason.code(),
-                "on_hand": { "old": after.on_hand - delta, "new": after.on_hand },
-            }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(after)
-}
-
-/// The ledger row and the relative update, inside the caller's transaction.
-#[allow(clippy::too_many_arguments)]
-async fn move_stock(
-    txn: &DatabaseTransaction,
-    scope: &Scope,
-    current: &variant::Model,
-    delta: i64,
-    reason: StockReason,
-    source: &str,
-    note: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<variant::Model, CatalogError> {
-    let updated = variant::Entity::update_many()
-        .col_expr(
-            variant::Column::OnHand,
-            Expr::col(variant::Column::OnHand).add(delta),
-        )
-        .col_expr(variant::Column::UpdatedAt, Expr::value(now))
-        .filter(variant::Column::Id.eq(current.id))
-        .filter(Expr::col(variant::Column::OnHand).add(delta).gte(0))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected != 1 {
-        return Err(CatalogError::field("delta", FieldError::NegativeAmount));
-    }
-    let after = variant::Entity::find_by_id(current.id)
-        .one(txn)
-        .await?
-        .ok_or(AccessError::NotFound)?;
-    stock_movement::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        organization_id: Set(scope.organization_id()),
-        variant_id: Set(current.id),
-        on_hand_delta: Set(delta),
-        reserved_delta: Set(0),
-        on_hand_after: Set(after.on_hand),
-        reserved_after: Set(after.reserved),
-        reason: Set(reason.code().to_owned()),
-        source: Set(source.to_owned()),
-        note: Set(note),
-        actor_user_id: Set(scope.user_id()),
-        created_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    // The stock "version" is the number of ledger rows: it grows with every movement.
-    let movements = stock_movement::Entity::find()
-        .filter(stock_movement::Column::VariantId.eq(current.id))
-        .count(txn)
-        .await?;
-    let version = i64::try_from(movements).unwrap_or(i64::MAX);
-    outbox(
-        txn,
-        scope,
-        "stock",
-        after.id,
-        after.product_id,
-        "updated",
-        version,
-        now,
-    )
-    .await?;
-    Ok(after)
-}
-
-/// The ledger of a variant, newest first.
-pub async fn stock_movements(
-    db: &Db,
-    scope: &Scope,
-    variant_id: Uuid,
-) -> Result<Vec<stock_movement::Model>, CatalogError> {
-    scope.require(Permission::ViewCatalog)?;
-    Ok(stock_movement::Entity::find_in(scope)
-        .filter(stock_movement::Column::VariantId.eq(variant_id))
-        .order_by_desc(stock_movement::Column::CreatedAt)
-        .all(db)
-        .await?)
 }
 
 /// Deletes a product with its variants and ledger; the outbox tells the channels.
@@ -765,13 +615,12 @@ pub async fn delete_product(
     .await?;
     audit::record_in(
         &txn,
-        NewAuditEvent {
-            organization_id: Some(scope.organization_id()),
-            actor_user_id: scope.user_id(),
-            action: AuditAction::ProductDeleted,
+        NewAuditEvent::in_scope(
+            scope,
+            AuditAction::ProductDeleted,
             ip,
-            details: json!({ "product_id": product.id, "title": product.title }),
-        },
+            json!({ "product_id": product.id, "title": product.title }),
+        ),
     )
     .await?;
     txn.commit().await?;

@@ -440,16 +440,6 @@ async fn record(
     ip: Option<IpAddr>,
     details: serde_json::Value,
 ) -> Result<(), OrganizationError> {
-    audit::record_in(
-        txn,
-        NewAuditEvent {
-            organization_id: Some(scope.organization_id()),
-            actor_user_id: scope.user_id(),
-            action,
-            ip,
-            details,
-        },
-    )
-    .await?;
+    audit::record_in(txn, NewAuditEvent::in_scope(scope, action, ip, details)).await?;
     Ok(())
 }
