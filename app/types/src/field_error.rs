@@ -48,6 +48,18 @@ pub enum FieldError {
     NegativeAmount,
     /// The input names a different currency than the field's one (`12 $` for a euro price).
     OtherCurrency,
+    /// A whole number was expected (stock, weight, dimensions).
+    InvalidNumber,
+    /// A number outside the accepted range.
+    OutOfRange {
+        min: i64,
+        max: i64,
+    },
+    /// The entry the input refers to is gone (deleted in another tab, say).
+    NotFound,
+    /// The option axes changed while some variants were left out: those would keep values for
+    /// the old axes.
+    OptionAxesChanged,
 }
 
 impl FieldError {
@@ -128,6 +140,26 @@ impl FieldError {
             (Self::InvalidAmount, Locale::En) => {
                 "This is not a valid amount (for example 12.99 or 1,234.56).".into()
             }
+            (Self::InvalidNumber, Locale::De) => "Bitte eine ganze Zahl eingeben.".into(),
+            (Self::InvalidNumber, Locale::En) => "Please enter a whole number.".into(),
+            (Self::OutOfRange { min, max }, Locale::De) => {
+                format!("Bitte einen Wert zwischen {min} und {max} eingeben.")
+            }
+            (Self::OutOfRange { min, max }, Locale::En) => {
+                format!("Please enter a value between {min} and {max}.")
+            }
+            (Self::NotFound, Locale::De) => {
+                "Dieser Eintrag existiert nicht mehr. Bitte laden Sie die Seite neu.".into()
+            }
+            (Self::NotFound, Locale::En) => {
+                "This entry no longer exists. Please reload the page.".into()
+            }
+            (Self::OptionAxesChanged, Locale::De) => {
+                "Wenn sich die Optionen ändern, müssen alle Varianten mitgegeben werden.".into()
+            }
+            (Self::OptionAxesChanged, Locale::En) => {
+                "When the options change, every variant must be included.".into()
+            }
             (Self::TooManyDecimals, Locale::De) => {
                 "Bitte höchstens zwei Nachkommastellen angeben.".into()
             }
@@ -185,6 +217,10 @@ mod tests {
             FieldError::AmountTooLarge,
             FieldError::NegativeAmount,
             FieldError::OtherCurrency,
+            FieldError::InvalidNumber,
+            FieldError::OutOfRange { min: 0, max: 10 },
+            FieldError::NotFound,
+            FieldError::OptionAxesChanged,
         ];
         for error in all {
             let (de, en) = (error.message(Locale::De), error.message(Locale::En));

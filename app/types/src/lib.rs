@@ -9,8 +9,13 @@ mod catalog;
 mod field_error;
 mod input;
 mod locale;
+mod pricing;
 
 pub use catalog::{Currency, Gtin, GtinKind, Money, Sku};
 pub use field_error::FieldError;
 pub use input::{ApiKeyName, DisplayName, EmailAddress, OrganizationName, Password};
 pub use locale::Locale;
+pub use pricing::{
+    MAX_PERCENT_BASIS_POINTS, MIN_PERCENT_BASIS_POINTS, Marketplace, PriceChange, PriceRule,
+    Rounding,
+};
