@@ -5,7 +5,10 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use shopmarkets_core::{
     access::{AccessError, Scope},
-    catalog::{self, CatalogError, Condition, NewProduct, NewVariant, ProductContent, StockReason},
+    catalog::{
+        self, CatalogError, Condition, Dimensions, NewProduct, NewVariant, ProductContent,
+        StockReason,
+    },
     db::Db,
     db_tests,
     entity::{membership, membership::Role, stock_movement, sync_outbox},
@@ -21,6 +24,8 @@ fn content(title: &str) -> ProductContent {
         category: Some("Küche > Tassen".to_owned()),
         condition: Condition::New,
         weight_grams: Some(350),
+        dimensions: Dimensions::default(),
+        attributes: vec![],
     }
 }
 
@@ -90,14 +95,14 @@ async fn a_product_is_created_with_variants_stock_and_outbox_rows(db: Db) {
         .await
         .unwrap();
     assert_eq!(read, created);
-    // One row per created entity, plus the opening stock of the variant that has some.
+    // One row per created entity, then the opening stock of the variant that has some.
     assert_eq!(
         outbox_rows(&db).await,
         [
             ("product".into(), "created".into()),
             ("variant".into(), "created".into()),
-            ("stock".into(), "updated".into()),
             ("variant".into(), "created".into()),
+            ("stock".into(), "updated".into()),
         ]
     );
     let ledger = catalog::stock_movements(&db, &owner, created.variants[0].id)

@@ -13,7 +13,7 @@ use serde_json::json;
 use shopmarkets_types::FieldError;
 use uuid::Uuid;
 
-use super::{CatalogError, optional_text, outbox};
+use super::{CatalogError, content::optional_text, outbox};
 use crate::{
     access::{AccessError, OrganizationScoped, Permission, Scope},
     audit::{self, AuditAction, NewAuditEvent},
@@ -92,7 +92,7 @@ pub async fn adjust_stock(
 
 /// The ledger row and the relative update, inside the caller's transaction.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn move_stock(
+pub(crate) async fn move_stock(
     txn: &DatabaseTransaction,
     scope: &Scope,
     current: &variant::Model,
@@ -109,7 +109,16 @@ pub(super) async fn move_stock(
         )
         .col_expr(variant::Column::UpdatedAt, Expr::value(now))
         .filter(variant::Column::Id.eq(current.id))
+        // Never below zero; a reduction also never below what open orders reserved, so the
+        // available quantity does not turn negative by a stock correction.
         .filter(Expr::col(variant::Column::OnHand).add(delta).gte(0))
+        .filter(if delta < 0 {
+            Expr::col(variant::Column::OnHand)
+                .add(delta)
+                .gte(Expr::col(variant::Column::Reserved))
+        } else {
+            Expr::value(true)
+        })
         .exec(txn)
         .await?;
     if updated.rows_affected != 1 {
