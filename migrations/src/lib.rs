@@ -14,6 +14,9 @@ mod m20261204_000005_create_api_keys;
 mod m20261204_000006_create_invitations;
 mod m20261204_000007_create_sessions_and_login_throttles;
 mod m20261205_000008_create_catalog;
+mod m20261205_000009_create_price_rules;
+mod m20261205_000010_create_media;
+mod m20261205_000011_create_catalog_imports;
 
 /// Every migration of the product, oldest first.
 pub struct Migrator;
@@ -30,6 +33,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000006_create_invitations::Migration),
             Box::new(m20261204_000007_create_sessions_and_login_throttles::Migration),
             Box::new(m20261205_000008_create_catalog::Migration),
+            Box::new(m20261205_000009_create_price_rules::Migration),
+            Box::new(m20261205_000010_create_media::Migration),
+            Box::new(m20261205_000011_create_catalog_imports::Migration),
         ]
     }
 }

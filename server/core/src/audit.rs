@@ -49,12 +49,15 @@ pub enum AuditAction {
     ProductUpdated,
     ProductDeleted,
     PriceChanged,
+    PriceRuleChanged,
     StockAdjusted,
     InvitationAccepted,
     InvitationRevoked,
     MemberLeft,
     OrganizationCreated,
     OrganizationRenamed,
+    MediaAdded,
+    MediaRemoved,
 }
 
 impl AuditAction {
@@ -81,12 +84,15 @@ impl AuditAction {
             Self::ProductUpdated => "product.updated",
             Self::ProductDeleted => "product.deleted",
             Self::PriceChanged => "price.changed",
+            Self::PriceRuleChanged => "price_rule.changed",
             Self::StockAdjusted => "stock.adjusted",
             Self::InvitationAccepted => "invitation.accepted",
             Self::InvitationRevoked => "invitation.revoked",
             Self::MemberLeft => "member.left",
             Self::OrganizationCreated => "organization.created",
             Self::OrganizationRenamed => "organization.renamed",
+            Self::MediaAdded => "media.added",
+            Self::MediaRemoved => "media.removed",
         }
     }
 }
@@ -408,12 +414,15 @@ mod tests {
             ProductUpdated,
             ProductDeleted,
             PriceChanged,
+            PriceRuleChanged,
             StockAdjusted,
             InvitationAccepted,
             InvitationRevoked,
             MemberLeft,
             OrganizationCreated,
             OrganizationRenamed,
+            MediaAdded,
+            MediaRemoved,
         ];
         let codes: std::collections::HashSet<_> = all.iter().map(|a| a.code()).collect();
         assert_eq!(codes.len(), all.len());

@@ -190,6 +190,25 @@ pub fn config(overrides: &[(&str, &str)]) -> crate::Config {
     crate::Config::from_vars(&vars).expect("test configuration")
 }
 
+/// A JPEG photo of `width` × `height` pixels (a colour gradient), made in code, for image
+/// upload tests.
+pub fn photo_jpeg(width: u32, height: u32) -> Vec<u8> {
+    use image::ImageEncoder as _;
+    let photo = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x / 2 + y) % 256) as u8])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .write_image(
+            photo.as_raw(),
+            width,
+            height,
+            image::ExtendedColorType::Rgb8,
+        )
+        .expect("encode a test JPEG");
+    jpeg
+}
+
 /// The token of the newest emailed link of `kind` (`verify_email`, `reset_password`,
 /// `invitation`) sent to `address`.
 pub async fn emailed_token(db: &Db, address: &str, kind: &str) -> String {

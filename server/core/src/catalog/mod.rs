@@ -15,19 +15,37 @@
 //!   reason and source and the resulting numbers, applied with one relative `UPDATE`, so two
 //!   concurrent adjustments both count.
 
+mod bulk;
+mod content;
+pub mod csv;
 pub mod description;
 mod list;
+mod price_rules;
+mod save;
 mod stock;
 
+use content::check_content;
+pub use content::{
+    Attribute, AttributeValue, Condition, Dimensions, MAX_ATTRIBUTES, MAX_DIMENSION_MM,
+    MAX_WEIGHT_GRAMS, ProductContent,
+};
+pub use save::{MissingVariants, ProductInput, SaveOutcome, VariantInput};
+#[allow(unused_imports)] // used by the CSV import
+pub(crate) use save::{save_product_in, set_on_hand_in};
+
+pub use bulk::{
+    BulkOutcome, MAX_BULK, StockChange, bulk_change_price, bulk_change_stock, bulk_delete,
+};
 pub use list::{MAX_PAGE, ProductPage, ProductQuery, ProductRow, StockFilter, list_products};
+pub use price_rules::{StoredPriceRule, effective_rule, price_rules, set_price_rule};
 pub use stock::{StockReason, adjust_stock, stock_movements};
 
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, NotSet,
+    QueryFilter, QueryOrder, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -37,7 +55,7 @@ use uuid::Uuid;
 use crate::{
     access::{AccessError, OrganizationScoped, Permission, Scope},
     audit::{self, AuditAction, NewAuditEvent},
-    db::{Db, DbError, begin_write, is_unique_violation},
+    db::{Db, DbError, begin_write},
     entity::{product, sync_outbox, variant},
 };
 
@@ -45,6 +63,8 @@ use crate::{
 pub const MAX_OPTION_AXES: usize = 3;
 /// At most this many variants per product.
 pub const MAX_VARIANTS: usize = 250;
+/// The most units of one variant the catalog counts.
+pub const MAX_STOCK: i64 = 1_000_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -68,58 +88,12 @@ impl From<sea_orm::DbErr> for CatalogError {
 }
 
 impl CatalogError {
-    fn field(field: impl Into<String>, error: FieldError) -> Self {
+    pub(crate) fn field(field: impl Into<String>, error: FieldError) -> Self {
         Self::Field {
             field: field.into(),
             error,
         }
     }
-}
-
-/// The state a product is sold in (marketplaces ask for it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Condition {
-    New,
-    Refurbished,
-    UsedLikeNew,
-    UsedGood,
-    UsedAcceptable,
-}
-
-impl Condition {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Refurbished => "refurbished",
-            Self::UsedLikeNew => "used_like_new",
-            Self::UsedGood => "used_good",
-            Self::UsedAcceptable => "used_acceptable",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [
-            Self::New,
-            Self::Refurbished,
-            Self::UsedLikeNew,
-            Self::UsedGood,
-            Self::UsedAcceptable,
-        ]
-        .into_iter()
-        .find(|c| c.code() == code)
-    }
-}
-
-/// The content of a product, as the editor saves it (already parsed where a type exists).
-#[derive(Debug, Clone)]
-pub struct ProductContent {
-    pub title: String,
-    pub brand: Option<String>,
-    /// Merchant HTML; cleaned before it is stored.
-    pub description_html: String,
-    pub category: Option<String>,
-    pub condition: Condition,
-    pub weight_grams: Option<i32>,
 }
 
 /// One variant of a new product.
@@ -148,148 +122,6 @@ pub struct ProductDetails {
     pub variants: Vec<variant::Model>,
 }
 
-fn check_text(
-    field: &str,
-    value: &str,
-    max: usize,
-    required: bool,
-) -> Result<String, CatalogError> {
-    let value = value.trim();
-    if value.is_empty() && required {
-        return Err(CatalogError::field(field, FieldError::Required));
-    }
-    if value.chars().count() > max {
-        return Err(CatalogError::field(field, FieldError::TooLong { max }));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(CatalogError::field(field, FieldError::ControlCharacters));
-    }
-    Ok(value.to_owned())
-}
-
-fn optional_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, CatalogError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        Some(v) => check_text(field, v, max, true).map(Some),
-        None => Ok(None),
-    }
-}
-
-/// The content as stored: checked lengths, cleaned HTML and its text.
-struct CheckedContent {
-    title: String,
-    search_text: String,
-    brand: Option<String>,
-    description_html: String,
-    description_text: String,
-    category: Option<String>,
-    condition: &'static str,
-    weight_grams: Option<i32>,
-}
-
-fn check_content(content: &ProductContent) -> Result<CheckedContent, CatalogError> {
-    let description_html = description::sanitize(&content.description_html);
-    if description_html.chars().count() > description::MAX_DESCRIPTION_CHARS {
-        return Err(CatalogError::field(
-            "description",
-            FieldError::TooLong {
-                max: description::MAX_DESCRIPTION_CHARS,
-            },
-        ));
-    }
-    if content
-        .weight_grams
-        .is_some_and(|w| !(0..=1_000_000).contains(&w))
-    {
-        return Err(CatalogError::field(
-            "weight_grams",
-            FieldError::TooLong { max: 1_000_000 },
-        ));
-    }
-    let title = check_text("title", &content.title, 200, true)?;
-    let brand = optional_text("brand", content.brand.as_deref(), 120)?;
-    Ok(CheckedContent {
-        search_text: search_text(&title, brand.as_deref()),
-        title,
-        brand,
-        description_text: description::plain_text(&description_html),
-        description_html,
-        category: optional_text("category", content.category.as_deref(), 200)?,
-        condition: content.condition.code(),
-        weight_grams: content.weight_grams,
-    })
-}
-
-/// What the list searches: title and brand, lower-cased with Unicode rules.
-fn search_text(title: &str, brand: Option<&str>) -> String {
-    match brand {
-        Some(brand) => format!("{} {}", title.to_lowercase(), brand.to_lowercase()),
-        None => title.to_lowercase(),
-    }
-}
-
-fn check_options(new: &NewProduct) -> Result<Vec<String>, CatalogError> {
-    if new.option_names.len() > MAX_OPTION_AXES {
-        return Err(CatalogError::field(
-            "option_names",
-            FieldError::TooLong {
-                max: MAX_OPTION_AXES,
-            },
-        ));
-    }
-    let names = new
-        .option_names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| check_text(&format!("option_names.{i}"), name, 40, true))
-        .collect::<Result<Vec<_>, _>>()?;
-    if new.variants.is_empty() {
-        return Err(CatalogError::field("variants", FieldError::Required));
-    }
-    if new.variants.len() > MAX_VARIANTS || (names.is_empty() && new.variants.len() > 1) {
-        // Without option axes there is nothing to tell variants apart: one default variant.
-        return Err(CatalogError::field(
-            "variants",
-            FieldError::TooLong {
-                max: if names.is_empty() { 1 } else { MAX_VARIANTS },
-            },
-        ));
-    }
-    let mut seen = std::collections::HashSet::new();
-    for (i, variant) in new.variants.iter().enumerate() {
-        if variant.option_values.len() != names.len() {
-            return Err(CatalogError::field(
-                format!("variants.{i}.option_values"),
-                FieldError::Required,
-            ));
-        }
-        for (j, value) in variant.option_values.iter().enumerate() {
-            check_text(&format!("variants.{i}.option_values.{j}"), value, 60, true)?;
-        }
-        let key: Vec<String> = variant
-            .option_values
-            .iter()
-            .map(|v| v.trim().to_lowercase())
-            .collect();
-        if !seen.insert(key) {
-            return Err(CatalogError::field(
-                format!("variants.{i}.option_values"),
-                FieldError::AlreadyExists,
-            ));
-        }
-        if !(0..=1_000_000_000).contains(&variant.on_hand) {
-            return Err(CatalogError::field(
-                format!("variants.{i}.on_hand"),
-                FieldError::TooLong { max: 1_000_000_000 },
-            ));
-        }
-    }
-    Ok(names)
-}
-
 /// Creates a product with its variants, their opening stock in the ledger and the outbox rows.
 pub async fn create_product(
     db: &Db,
@@ -299,114 +131,91 @@ pub async fn create_product(
     ip: Option<IpAddr>,
 ) -> Result<ProductDetails, CatalogError> {
     scope.require(Permission::EditCatalog)?;
-    let content = check_content(&new.content)?;
-    let option_names = check_options(&new)?;
-
-    let txn = begin_write(db).await?;
-    let product = product::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        organization_id: Set(scope.organization_id()),
-        title: Set(content.title),
-        search_text: Set(content.search_text),
-        brand: Set(content.brand),
-        description_html: Set(content.description_html),
-        description_text: Set(content.description_text),
-        category: Set(content.category),
-        condition: Set(content.condition.to_owned()),
-        option_names: Set(json!(option_names).to_string()),
-        attributes: Set("{}".to_owned()),
-        weight_grams: Set(content.weight_grams),
-        length_mm: Set(None),
-        width_mm: Set(None),
-        height_mm: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
+    for (i, variant) in new.variants.iter().enumerate() {
+        if !(0..=MAX_STOCK).contains(&variant.on_hand) {
+            return Err(CatalogError::field(
+                format!("variants.{i}.on_hand"),
+                FieldError::OutOfRange {
+                    min: 0,
+                    max: MAX_STOCK,
+                },
+            ));
+        }
     }
-    .insert(&txn)
-    .await?;
-    outbox(
-        &txn, scope, "product", product.id, product.id, "created", 1, now,
+    let opening: Vec<i64> = new.variants.iter().map(|v| v.on_hand).collect();
+    let input = ProductInput {
+        content: new.content,
+        option_names: new.option_names,
+        variants: new
+            .variants
+            .into_iter()
+            .map(|v| VariantInput {
+                id: None,
+                sku: v.sku,
+                gtin: v.gtin,
+                option_values: v.option_values,
+                price: v.price,
+            })
+            .collect(),
+    };
+    let txn = begin_write(db).await?;
+    let saved = save::save_product_in(
+        &txn,
+        scope,
+        None,
+        None,
+        input,
+        MissingVariants::Remove,
+        now,
+        ip,
     )
     .await?;
-
-    let mut variants = Vec::with_capacity(new.variants.len());
-    for (position, new_variant) in new.variants.into_iter().enumerate() {
-        let inserted = variant::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            organization_id: Set(scope.organization_id()),
-            product_id: Set(product.id),
-            sku: Set(new_variant.sku.as_str().to_owned()),
-            gtin: Set(new_variant.gtin.as_ref().map(|g| g.as_str().to_owned())),
-            option_values: Set(json!(
-                new_variant
-                    .option_values
-                    .iter()
-                    .map(|v| v.trim())
-                    .collect::<Vec<_>>()
-            )
-            .to_string()),
-            price_minor: Set(new_variant.price.minor()),
-            currency: Set(new_variant.price.currency().code().to_owned()),
-            on_hand: Set(0),
-            reserved: Set(0),
-            position: Set(position as i32),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await;
-        let inserted = match inserted {
-            Ok(v) => v,
-            Err(err) if is_unique_violation(&err) => {
-                return Err(CatalogError::field(
-                    format!("variants.{position}.sku"),
-                    FieldError::AlreadyExists,
-                ));
-            }
-            Err(err) => return Err(err.into()),
-        };
-        outbox(
+    let variants = variant::Entity::find_in(scope)
+        .filter(variant::Column::ProductId.eq(saved.product_id))
+        .order_by_asc(variant::Column::Position)
+        .all(&txn)
+        .await?;
+    for (variant, on_hand) in variants.iter().zip(opening) {
+        save::set_on_hand_in(
             &txn,
             scope,
-            "variant",
-            inserted.id,
-            product.id,
-            "created",
-            1,
+            variant.id,
+            on_hand,
+            StockReason::Initial,
+            "catalog",
             now,
         )
         .await?;
-        let inserted = if new_variant.on_hand != 0 {
-            stock::move_stock(
-                &txn,
-                scope,
-                &inserted,
-                new_variant.on_hand,
-                StockReason::Initial,
-                "catalog",
-                None,
-                now,
-            )
-            .await?
-        } else {
-            inserted
-        };
-        variants.push(inserted);
     }
-    audit::record_in(
+    txn.commit().await?;
+    get_product(db, scope, saved.product_id).await
+}
+
+/// Saves a product as the editor sends it: content, option axes and the full list of variants
+/// (a variant left out is removed). `expected_version` is the version the editor loaded.
+pub async fn save_product(
+    db: &Db,
+    scope: &Scope,
+    product_id: Uuid,
+    expected_version: i64,
+    input: ProductInput,
+    now: DateTime<Utc>,
+    ip: Option<IpAddr>,
+) -> Result<SaveOutcome, CatalogError> {
+    let txn = begin_write(db).await?;
+    let outcome = save::save_product_in(
         &txn,
-        NewAuditEvent::in_scope(
-            scope,
-            AuditAction::ProductCreated,
-            ip,
-            json!({ "product_id": product.id, "variants": variants.len() }),
-        ),
+        scope,
+        Some(product_id),
+        Some(expected_version),
+        input,
+        MissingVariants::Remove,
+        now,
+        ip,
     )
     .await?;
     txn.commit().await?;
-    Ok(ProductDetails { product, variants })
+    Ok(outcome)
 }
 
 /// A product of the scope's organization with its variants in order.
@@ -466,6 +275,19 @@ pub async fn update_content(
             product::Column::WeightGrams,
             Expr::value(content.weight_grams),
         )
+        .col_expr(
+            product::Column::LengthMm,
+            Expr::value(content.dimensions.length_mm),
+        )
+        .col_expr(
+            product::Column::WidthMm,
+            Expr::value(content.dimensions.width_mm),
+        )
+        .col_expr(
+            product::Column::HeightMm,
+            Expr::value(content.dimensions.height_mm),
+        )
+        .col_expr(product::Column::Attributes, Expr::value(content.attributes))
         .col_expr(product::Column::UpdatedAt, Expr::value(now))
         .col_expr(
             product::Column::Version,
@@ -504,7 +326,7 @@ pub async fn update_content(
             ip,
             json!({
                 "product_id": product.id,
-                "title": { "old": before.title, "new": product.title },
+                "changes": content_changes(&before, &product),
                 "version": product.version,
             }),
         ),
@@ -555,6 +377,7 @@ pub async fn set_price(
         .one(&txn)
         .await?
         .ok_or(AccessError::NotFound)?;
+    touch_product(&txn, after.product_id, now).await?;
     outbox(
         &txn,
         scope,
@@ -572,14 +395,7 @@ pub async fn set_price(
             scope,
             AuditAction::PriceChanged,
             ip,
-            json!({
-                "variant_id": after.id,
-                "sku": after.sku,
-                "price": {
-                    "old": { "minor": before.price_minor, "currency": before.currency },
-                    "new": { "minor": after.price_minor, "currency": after.currency },
-                },
-            }),
+            save::price_change_details(&before, &after),
         ),
     )
     .await?;
@@ -587,7 +403,8 @@ pub async fn set_price(
     Ok(after)
 }
 
-/// Deletes a product with its variants and ledger; the outbox tells the channels.
+/// Deletes a product with its variants and ledger; the outbox tells the channels. Its images'
+/// stored files go with the next media sweep once nothing else uses them.
 pub async fn delete_product(
     db: &Db,
     scope: &Scope,
@@ -597,13 +414,26 @@ pub async fn delete_product(
 ) -> Result<(), CatalogError> {
     scope.require(Permission::EditCatalog)?;
     let txn = begin_write(db).await?;
+    delete_product_in(&txn, scope, product_id, now, ip).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn delete_product_in(
+    txn: &DatabaseTransaction,
+    scope: &Scope,
+    product_id: Uuid,
+    now: DateTime<Utc>,
+    ip: Option<IpAddr>,
+) -> Result<(), CatalogError> {
+    scope.require(Permission::EditCatalog)?;
     let product = product::Entity::find_by_id_in(scope, product_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(AccessError::NotFound)?;
-    product::Entity::delete_by_id(product.id).exec(&txn).await?;
+    product::Entity::delete_by_id(product.id).exec(txn).await?;
     outbox(
-        &txn,
+        txn,
         scope,
         "product",
         product.id,
@@ -614,7 +444,7 @@ pub async fn delete_product(
     )
     .await?;
     audit::record_in(
-        &txn,
+        txn,
         NewAuditEvent::in_scope(
             scope,
             AuditAction::ProductDeleted,
@@ -623,12 +453,69 @@ pub async fn delete_product(
         ),
     )
     .await?;
-    txn.commit().await?;
     Ok(())
 }
 
+/// A variant-level change (price) is a change of the product as the editor shows it: one more
+/// version, so an editor still holding the old one gets a conflict instead of overwriting it.
+pub(crate) async fn touch_product(
+    conn: &impl ConnectionTrait,
+    product_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), CatalogError> {
+    product::Entity::update_many()
+        .col_expr(product::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            product::Column::Version,
+            Expr::col(product::Column::Version).add(1),
+        )
+        .filter(product::Column::Id.eq(product_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// What a content save changed, field by field as `{ "old": …, "new": … }` for the audit log.
+/// The description is long and may hold personal wording: only its length is recorded.
+fn content_changes(before: &product::Model, after: &product::Model) -> serde_json::Value {
+    let mut changes = serde_json::Map::new();
+    let mut compare = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+        if old != new {
+            changes.insert(field.to_owned(), json!({ "old": old, "new": new }));
+        }
+    };
+    compare("title", json!(before.title), json!(after.title));
+    compare("brand", json!(before.brand), json!(after.brand));
+    compare("category", json!(before.category), json!(after.category));
+    compare("condition", json!(before.condition), json!(after.condition));
+    compare(
+        "weight_grams",
+        json!(before.weight_grams),
+        json!(after.weight_grams),
+    );
+    compare("length_mm", json!(before.length_mm), json!(after.length_mm));
+    compare("width_mm", json!(before.width_mm), json!(after.width_mm));
+    compare("height_mm", json!(before.height_mm), json!(after.height_mm));
+    compare(
+        "attributes",
+        serde_json::from_str(&before.attributes).unwrap_or_default(),
+        serde_json::from_str(&after.attributes).unwrap_or_default(),
+    );
+    compare(
+        "description_chars",
+        json!(before.description_html.chars().count()),
+        json!(after.description_html.chars().count()),
+    );
+    if before.description_html != after.description_html
+        && !changes.contains_key("description_chars")
+    {
+        changes.insert("description_chars".to_owned(), json!({ "changed": true }));
+    }
+    serde_json::Value::Object(changes)
+}
+
 #[allow(clippy::too_many_arguments)]
-async fn outbox(
+pub(crate) async fn outbox(
     conn: &impl ConnectionTrait,
     scope: &Scope,
     entity: &str,

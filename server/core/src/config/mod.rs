@@ -127,6 +127,100 @@ pub struct Config {
     pub session_idle_minutes: u32,
     /// Hours after signing in after which a session ends, however active.
     pub session_absolute_hours: u32,
+    /// Where product images are kept (`MEDIA_STORE`): a local directory (default
+    /// `DATA_DIR/media`) or an S3-compatible bucket.
+    pub media_store: MediaStoreLocation,
+    /// When set, image URLs point here (`https://cdn.example.com/media`) instead of the app's
+    /// own `/media/`; the CDN fetches from the app (or the bucket) as its origin.
+    pub cdn_base_url: Option<String>,
+    /// Image storage one organization may use, in MiB (originals and derivatives).
+    pub media_quota_mb: u64,
+}
+
+/// Where product images are stored (`MEDIA_STORE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaStoreLocation {
+    /// A directory on this machine (created at start-up). Fine for one instance; several
+    /// instances need a shared bucket.
+    Local(PathBuf),
+    /// `s3://bucket[/prefix]` on AWS or any S3-compatible service (MinIO, Hetzner, Ceph, R2).
+    S3 {
+        bucket: String,
+        prefix: Option<String>,
+        /// The `AWS_*` variables (credentials, region, endpoint), handed to the S3 client as
+        /// they are; read here so that the process environment has one reader.
+        options: Vec<(String, Secret<String>)>,
+    },
+}
+
+impl MediaStoreLocation {
+    fn parse(value: Option<&str>, data_dir: &std::path::Path, vars: &Vars) -> Result<Self, String> {
+        let Some(value) = value.filter(|v| !v.is_empty()) else {
+            return Ok(Self::Local(data_dir.join("media")));
+        };
+        if let Some(rest) = value.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let bucket_ok = (3..=63).contains(&bucket.len())
+                && bucket.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                });
+            if !bucket_ok {
+                return Err(
+                    "must name a bucket like s3://shop-media or s3://shop-media/prefix".into(),
+                );
+            }
+            let prefix = prefix.trim_matches('/');
+            if prefix
+                .split('/')
+                .any(|part| part == "." || part == ".." || (part.is_empty() && !prefix.is_empty()))
+                || prefix.chars().any(|c| c.is_control() || c == '\\')
+            {
+                return Err("has an invalid prefix after the bucket".into());
+            }
+            let options = vars
+                .iter()
+                .filter(|(name, value)| name.starts_with("AWS_") && !value.trim().is_empty())
+                .map(|(name, value)| (name.clone(), Secret::new(value.trim().to_owned())))
+                .collect();
+            return Ok(Self::S3 {
+                bucket: bucket.to_owned(),
+                prefix: (!prefix.is_empty()).then(|| prefix.to_owned()),
+                options,
+            });
+        }
+        if value.contains("://") {
+            return Err("must be a directory or s3://bucket[/prefix]".into());
+        }
+        Ok(Self::Local(PathBuf::from(value)))
+    }
+}
+
+/// `CDN_BASE_URL`: `https://` (plain `http://` only in development), no query or fragment; a
+/// path is allowed, the trailing slash is dropped.
+fn cdn_base_url(value: Option<&str>, production: bool) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |reason: &str| ConfigError::invalid("CDN_BASE_URL", reason);
+    let rest = match (
+        value.strip_prefix("https://"),
+        value.strip_prefix("http://"),
+    ) {
+        (Some(rest), _) => rest,
+        (None, Some(_)) if production => {
+            return Err(invalid("must use https:// when APP_ENV=production"));
+        }
+        (None, Some(rest)) => rest,
+        (None, None) => return Err(invalid("must start with https://")),
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty()
+        || value.contains(['?', '#', '@', ' '])
+        || value.chars().any(char::is_control)
+    {
+        return Err(invalid("must be a URL like https://cdn.example.com/media"));
+    }
+    Ok(Some(value.trim_end_matches('/').to_owned()))
 }
 
 /// An origin (`scheme://host[:port]`) without path, query or fragment.
@@ -301,6 +395,10 @@ impl Config {
             mail_from: mail_from(get("MAIL_FROM"), production)?,
             session_idle_minutes: number(vars, "SESSION_IDLE_MINUTES", 30, 5..=24 * 60)? as u32,
             session_absolute_hours: number(vars, "SESSION_ABSOLUTE_HOURS", 12, 1..=24 * 30)? as u32,
+            media_store: MediaStoreLocation::parse(get("MEDIA_STORE"), &data_dir, vars)
+                .map_err(|reason| ConfigError::invalid("MEDIA_STORE", reason))?,
+            cdn_base_url: cdn_base_url(get("CDN_BASE_URL"), production)?,
+            media_quota_mb: number(vars, "MEDIA_QUOTA_MB", 1024, 1..=1024 * 1024)?,
             data_dir,
         };
         // Without mail nobody can confirm an address or reset a password.

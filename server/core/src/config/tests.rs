@@ -239,3 +239,75 @@ fn mail_settings_are_checked_and_required_in_production() {
     assert_eq!(development.session_idle_minutes, 30);
     assert_eq!(development.session_absolute_hours, 12);
 }
+
+#[test]
+fn media_settings_default_to_a_local_directory_and_parse_s3_and_cdn() {
+    let development = Config::from_vars(&vars(&[
+        ("DATA_DIR", "/srv/shopmarkets"),
+        ("ENCRYPTION_KEYS", &keys::generate_entry("e1")),
+        ("SIGNING_KEYS", &keys::generate_entry("s1")),
+    ]))
+    .unwrap();
+    assert_eq!(
+        development.media_store,
+        MediaStoreLocation::Local("/srv/shopmarkets/media".into())
+    );
+    assert_eq!(development.cdn_base_url, None);
+    assert_eq!(development.media_quota_mb, 1024);
+
+    let mut v = production();
+    v.insert("MEDIA_STORE".into(), "s3://shop-media/images/".into());
+    v.insert(
+        "AWS_SECRET_ACCESS_KEY".into(),
+        "canary-aws-secret-7c1e".into(),
+    );
+    v.insert(
+        "AWS_ENDPOINT".into(),
+        "https://fsn1.your-objectstorage.com".into(),
+    );
+    v.insert(
+        "CDN_BASE_URL".into(),
+        "https://cdn.example.com/media/".into(),
+    );
+    v.insert("MEDIA_QUOTA_MB".into(), "5120".into());
+    let config = Config::from_vars(&v).unwrap();
+    let MediaStoreLocation::S3 {
+        bucket,
+        prefix,
+        options,
+    } = &config.media_store
+    else {
+        panic!("an S3 store: {:?}", config.media_store);
+    };
+    assert_eq!(
+        (bucket.as_str(), prefix.as_deref()),
+        ("shop-media", Some("images"))
+    );
+    assert_eq!(
+        options.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["AWS_ENDPOINT", "AWS_SECRET_ACCESS_KEY"]
+    );
+    assert!(!format!("{config:?}").contains("canary-aws-secret"));
+    assert_eq!(
+        config.cdn_base_url.as_deref(),
+        Some("https://cdn.example.com/media")
+    );
+    assert_eq!(config.media_quota_mb, 5120);
+
+    for (var, value) in [
+        ("MEDIA_STORE", "s3://"),
+        ("MEDIA_STORE", "s3://Shop_Media"),
+        ("MEDIA_STORE", "s3://shop-media/../x"),
+        ("MEDIA_STORE", "gs://shop-media"),
+        ("CDN_BASE_URL", "http://cdn.example.com"),
+        ("CDN_BASE_URL", "https://cdn.example.com/m?x=1"),
+        ("CDN_BASE_URL", "cdn.example.com"),
+        ("MEDIA_QUOTA_MB", "0"),
+        ("MEDIA_QUOTA_MB", "lots"),
+    ] {
+        let mut v = production();
+        v.insert(var.to_owned(), value.to_owned());
+        let err = Config::from_vars(&v).unwrap_err();
+        assert_eq!(err.variable(), Some(var), "{var}={value}: {err}");
+    }
+}

@@ -4,13 +4,17 @@
 pub mod account_token;
 pub mod api_key;
 pub mod audit_event;
+pub mod catalog_import;
 pub mod email_outbox;
 pub mod invitation;
 pub mod login_throttle;
+pub mod media_object;
 pub mod membership;
 pub mod notification;
 pub mod organization;
+pub mod price_rule;
 pub mod product;
+pub mod product_image;
 pub mod recovery_code;
 pub mod session;
 pub mod stock_movement;
