@@ -9,7 +9,6 @@ use crate::i18n::{Texts, use_texts};
 /// A section of the navigation whose page is still to come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
-    Products,
     Connections,
     Orders,
     Sync,
@@ -20,7 +19,6 @@ pub enum Section {
 impl Section {
     fn title(self, t: &Texts) -> &'static str {
         match self {
-            Self::Products => t.nav_products,
             Self::Connections => t.nav_connections,
             Self::Orders => t.nav_orders,
             Self::Sync => t.nav_sync,
@@ -31,7 +29,6 @@ impl Section {
 
     fn plan(self, t: &Texts) -> &'static str {
         match self {
-            Self::Products => t.products_plan,
             Self::Connections => t.connections_plan,
             Self::Orders => t.orders_plan,
             Self::Sync => t.sync_plan,
