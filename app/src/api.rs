@@ -6,6 +6,10 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod catalog;
+pub mod catalog_import;
+pub mod catalog_list;
+pub mod media;
 pub mod members;
 pub mod two_factor;
 

@@ -17,6 +17,8 @@ pub use shopmarkets_types::Locale;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod catalog;
+pub mod catalog_list;
 pub mod members;
 pub mod security;
 
@@ -118,7 +120,6 @@ pub struct Texts {
     pub system_loading: &'static str,
     pub system_unavailable: &'static str,
     pub not_available_yet: &'static str,
-    pub products_plan: &'static str,
     pub connections_plan: &'static str,
     pub orders_plan: &'static str,
     pub sync_plan: &'static str,
@@ -152,6 +153,8 @@ pub struct Texts {
     pub audit: &'static audit::AuditTexts,
     pub members: &'static members::MembersTexts,
     pub api_keys: &'static api_keys::ApiKeysTexts,
+    pub catalog_list: &'static catalog_list::CatalogListTexts,
+    pub catalog: &'static catalog::CatalogTexts,
     pub security: &'static security::SecurityTexts,
 }
 
@@ -178,7 +181,6 @@ pub static DE: Texts = Texts {
     system_loading: "Wird geladen …",
     system_unavailable: "Der Systemstatus ist gerade nicht abrufbar. Bitte laden Sie die Seite in einigen Sekunden neu.",
     not_available_yet: "Noch nicht verfügbar",
-    products_plan: "Hier pflegen Sie bald Ihren zentralen Katalog: Produkte mit Varianten, Bildern, Preisen und Bestand, mit Massenbearbeitung und CSV-Import und -Export.",
     connections_plan: "Hier verbinden Sie bald Shopify, WooCommerce, Amazon, eBay, Kaufland und Etsy und sehen den Zustand jeder Verbindung.",
     orders_plan: "Hier laufen bald die Bestellungen aller Kanäle zusammen; jede Bestellung reserviert sofort Bestand.",
     sync_plan: "Hier sehen Sie bald, was an welchen Kanal übertragen wird, was wartet und was fehlgeschlagen ist – mit dem Grund.",
@@ -212,6 +214,8 @@ pub static DE: Texts = Texts {
     audit: &audit::DE,
     members: &members::DE,
     api_keys: &api_keys::DE,
+    catalog_list: &catalog_list::DE,
+    catalog: &catalog::DE,
     security: &security::DE,
 };
 
@@ -238,7 +242,6 @@ pub static EN: Texts = Texts {
     system_loading: "Loading …",
     system_unavailable: "The system status cannot be read right now. Please reload the page in a few seconds.",
     not_available_yet: "Not available yet",
-    products_plan: "This is where your central catalog will live: products with variants, images, prices and stock, with bulk editing and CSV import and export.",
     connections_plan: "This is where you will connect Shopify, WooCommerce, Amazon, eBay, Kaufland and Etsy and see the health of every connection.",
     orders_plan: "Orders from every channel will come together here; each one reserves stock the moment it arrives.",
     sync_plan: "This is where you will see what goes to which channel, what is waiting and what failed – and why.",
@@ -272,6 +275,8 @@ pub static EN: Texts = Texts {
     audit: &audit::EN,
     members: &members::EN,
     api_keys: &api_keys::EN,
+    catalog_list: &catalog_list::EN,
+    catalog: &catalog::EN,
     security: &security::EN,
 };
 

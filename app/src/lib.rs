@@ -79,11 +79,14 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("") view=DashboardPage/>
-                    <Route path=path!("products") view=|| view! { <PlannedPage section=Section::Products/> }/>
+                    <Route path=path!("products") view=pages::products::ProductsPage/>
+                    <Route path=path!("products/import") view=pages::catalog_import::CatalogImportPage/>
+                    <Route path=path!("products/:id") view=pages::product_editor::ProductEditorPage/>
                     <Route path=path!("connections") view=|| view! { <PlannedPage section=Section::Connections/> }/>
                     <Route path=path!("orders") view=|| view! { <PlannedPage section=Section::Orders/> }/>
                     <Route path=path!("sync") view=|| view! { <PlannedPage section=Section::Sync/> }/>
                     <Route path=path!("settings") view=|| view! { <PlannedPage section=Section::Settings/> }/>
+                    <Route path=path!("settings/price-rules") view=pages::price_rules::PriceRulesPage/>
                     <Route path=path!("privacy") view=|| view! { <PlannedPage section=Section::Privacy/> }/>
                     <Route path=path!("register") view=RegisterPage/>
                     <Route path=path!("verify-email") view=VerifyEmailPage/>

@@ -30,6 +30,8 @@ pub struct Services {
     /// Encryption at rest (TOTP secrets, marketplace credentials).
     pub cipher: Arc<Cipher>,
     pub session_timeouts: Timeouts,
+    /// Product images (`MEDIA_STORE`).
+    pub media: shopmarkets_core::media::MediaStore,
 }
 
 /// The services of the current request.
@@ -116,30 +118,67 @@ pub async fn session() -> Result<Session, ServerFnError> {
 pub async fn current_auth() -> Result<Option<(Session, SessionAuth)>, ServerFnError> {
     let services = services()?;
     let session = session().await?;
-    let Some(mut auth) = session
-        .get::<SessionAuth>(AUTH_KEY)
+    Ok(auth_of(&services, &session)
         .await
         .map_err(internal_error)?
-    else {
+        .map(|auth| (session, auth)))
+}
+
+/// What a session knows about its user, with the idle and absolute timeouts applied (an
+/// expired session is ended). Shared by server functions and the plain HTTP handlers (file
+/// uploads and downloads) that read the same session.
+pub async fn auth_of(
+    services: &Services,
+    session: &Session,
+) -> Result<Option<SessionAuth>, tower_sessions::session::Error> {
+    let Some(mut auth) = session.get::<SessionAuth>(AUTH_KEY).await? else {
         return Ok(None);
     };
     let now = services.clock.now();
     match auth.freshness(now, services.session_timeouts) {
         Freshness::Expired => {
-            session.flush().await.map_err(internal_error)?;
+            session.flush().await?;
             Ok(None)
         }
         Freshness::Valid { touch } => {
             if touch {
                 auth.last_seen_at = now;
-                session
-                    .insert(AUTH_KEY, &auth)
-                    .await
-                    .map_err(internal_error)?;
+                session.insert(AUTH_KEY, &auth).await?;
             }
-            Ok(Some((session, auth)))
+            Ok(Some(auth))
         }
     }
+}
+
+/// Why a plain HTTP handler refused a request.
+#[derive(Debug)]
+pub enum Refusal {
+    /// No signed-in session (401).
+    SignedOut,
+    Access(AccessError),
+    Internal(String),
+}
+
+/// The signed-in user's scope in their current organization, checked for `permission`, for
+/// plain HTTP handlers (outside server functions).
+pub async fn scope_of(
+    services: &Services,
+    session: &Session,
+    permission: Permission,
+) -> Result<Scope, Refusal> {
+    let auth = match auth_of(services, session).await {
+        Ok(Some(auth)) if auth.stage == Stage::SignedIn => auth,
+        Ok(_) => return Err(Refusal::SignedOut),
+        Err(err) => return Err(Refusal::Internal(err.to_string())),
+    };
+    let organization_id = auth
+        .organization_id
+        .ok_or(Refusal::Access(AccessError::NotFound))?;
+    let scope = Scope::for_member(&services.db, auth.user_id, organization_id)
+        .await
+        .map_err(Refusal::Access)?;
+    scope.require(permission).map_err(Refusal::Access)?;
+    Ok(scope)
 }
 
 /// A fully signed-in user (password and, if set up, second factor).

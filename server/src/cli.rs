@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate` and `keys`.
+//! The command line: `serve` (the default), `migrate`, `keys` and, for development,
+//! `demo-data`.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -30,6 +31,23 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Development only: fill an account's organization with a demo catalog (products with
+    /// variants, prices, stock and generated images). Running it again adds nothing.
+    DemoData {
+        /// The email address of a member (owner, admin or editor) of the organization; their
+        /// first organization is filled.
+        #[arg(long)]
+        email: String,
+        /// How many products.
+        #[arg(long, default_value_t = 300)]
+        products: usize,
+        /// The same seed gives the same catalog.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Skip the generated images (faster).
+        #[arg(long)]
+        no_images: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +68,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Generate { id },
         } => generate_key(id),
+        Command::DemoData {
+            email,
+            products,
+            seed,
+            no_images,
+        } => with_runtime(move |config| demo_data(config, email, products, seed, !no_images)),
     }
 }
 
@@ -69,6 +93,9 @@ where
         tracing::warn!("{notice}");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        // Server-side rendering walks deeply nested view types; unoptimised builds need more
+        // than the default 2 MiB per worker thread.
+        .thread_stack_size(8 * 1024 * 1024)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -105,6 +132,58 @@ async fn migrate(config: Config, status_only: bool) -> anyhow::Result<()> {
         "applied {} migration(s) on {}",
         pending.len(),
         config.database_url
+    );
+    Ok(())
+}
+
+async fn demo_data(
+    config: Config,
+    email: String,
+    products: usize,
+    seed: u64,
+    images: bool,
+) -> anyhow::Result<()> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use shopmarkets_core::{access::Scope, entity::user, media::MediaStore, organizations};
+
+    anyhow::ensure!(
+        !config.env.is_production(),
+        "demo data is for development only (APP_ENV is production)"
+    );
+    let email = shopmarkets_types::EmailAddress::parse(&email)
+        .map_err(|_| anyhow::anyhow!("not a valid email address: {email}"))?;
+    let db = db::open(&config.database_url, 2).await?;
+    db::migrate(&db).await?;
+    let user = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(&db)
+        .await?
+        .with_context(|| format!("no account with the address {}", email.as_str()))?;
+    let membership = organizations::default_organization(&db, user.id)
+        .await?
+        .context("this account belongs to no organization")?;
+    let scope = Scope::for_member(&db, user.id, membership.organization_id).await?;
+    let store = if images {
+        Some(MediaStore::from_config(&config).context("media storage (MEDIA_STORE)")?)
+    } else {
+        None
+    };
+    let started = std::time::Instant::now();
+    let outcome = shopmarkets_core::demo::fill_catalog(
+        &db,
+        store.as_ref(),
+        &scope,
+        products,
+        seed,
+        chrono::Utc::now(),
+    )
+    .await?;
+    println!(
+        "added {} products with {} variants and {} images in {:.1} s",
+        outcome.products,
+        outcome.variants,
+        outcome.images,
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

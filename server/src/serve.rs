@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use leptos::config::get_configuration;
 use shopmarkets_core::{
-    Config, Db, db,
+    Config, Db, catalog, db,
     mail::sender::{self, Mailer},
+    media::MediaStore,
     rate_limit::RateLimiter,
     sessions,
 };
@@ -53,7 +54,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         None => tracing::info!("SMTP_URL is not set: email stays in the outbox (/dev/outbox)"),
     }
     tokio::spawn(clean_up_sessions(db.clone()));
-    let state = AppState::new(options, config, db.clone(), rate_limiter);
+    match catalog::csv::resume_interrupted(&db, chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(closed) => tracing::warn!(closed, "CSV imports interrupted by a restart were closed"),
+        Err(err) => tracing::error!(error = %err, "closing interrupted CSV imports failed"),
+    }
+    let media = MediaStore::from_config(&config).context("media storage (MEDIA_STORE)")?;
+    tracing::info!(store = media.describe(), "product images ready");
+    tokio::spawn(sweep_media(db.clone(), media.clone()));
+    let state = AppState::new(options, config, db.clone(), rate_limiter).with_media(media);
     let public_url = state.origin();
     let app = router(state);
     tracing::info!(url = %public_url, "ShopMarkets is running at {public_url}");
@@ -80,6 +89,24 @@ async fn clean_up_sessions(db: Db) {
             Ok(0) => {}
             Ok(removed) => tracing::debug!(removed, "expired sessions removed"),
             Err(err) => tracing::error!(error = %err, "removing expired sessions failed"),
+        }
+    }
+}
+
+/// Deletes images no product shows any more (after products were deleted) every ten minutes;
+/// a stored file goes when no organization uses it.
+async fn sweep_media(db: Db, media: MediaStore) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match shopmarkets_core::media::delete_unreferenced(&db, &media).await {
+            Ok(sweep) if sweep.rows == 0 && sweep.objects == 0 => {}
+            Ok(sweep) => tracing::info!(
+                rows = sweep.rows,
+                objects = sweep.objects,
+                "unused product images removed"
+            ),
+            Err(err) => tracing::error!(error = %err, "removing unused product images failed"),
         }
     }
 }

@@ -4,7 +4,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{SystemStatusView, system_status},
+    api::{
+        SystemStatusView,
+        catalog::{FillDemoCatalog, demo_catalog_available},
+        system_status,
+    },
     components::session::Notices,
     i18n::use_texts,
 };
@@ -39,6 +43,38 @@ pub fn DashboardPage() -> impl IntoView {
                 }}
             </Suspense>
         </section>
+        <DemoCatalog/>
+    }
+}
+
+/// In development: a button that fills the organization with the demo catalog.
+#[component]
+fn DemoCatalog() -> impl IntoView {
+    let texts = use_texts();
+    let available = Resource::new(|| (), |_| demo_catalog_available());
+    let fill = ServerAction::<FillDemoCatalog>::new();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                matches!(available.get(), Some(Ok(true)))
+                    .then(|| {
+                        view! {
+                            <section class="card" aria-labelledby="demo-heading">
+                                <h2 id="demo-heading">{move || texts.get().catalog.demo_heading}</h2>
+                                <p>{move || texts.get().catalog.demo_intro}</p>
+                                <ActionForm action=fill>
+                                    <button type="submit" class="button" id="demo-fill" disabled=move || fill.pending().get()>
+                                        {move || texts.get().catalog.demo_button}
+                                    </button>
+                                </ActionForm>
+                                {move || matches!(fill.value().get(), Some(Ok(()))).then(|| view! {
+                                    <p class="notice notice-success" role="status">{move || texts.get().catalog.demo_started}</p>
+                                })}
+                            </section>
+                        }
+                    })
+            }}
+        </Suspense>
     }
 }
 

@@ -2,9 +2,11 @@
 //! the layers every response passes through.
 
 pub mod api_v1;
+pub mod catalog_files;
 pub mod csrf;
 pub mod error;
 pub mod health;
+pub mod media;
 pub mod metrics;
 pub mod observe;
 pub mod rate_limit;
@@ -26,7 +28,8 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use shopmarkets_app::{App, services::Services, shell};
 use shopmarkets_core::{
-    Config, Db, clock::SharedClock, crypto::Cipher, rate_limit::RateLimiter, sessions::Timeouts,
+    Config, Db, clock::SharedClock, crypto::Cipher, media::MediaStore, rate_limit::RateLimiter,
+    sessions::Timeouts,
 };
 use tower::ServiceBuilder;
 use tower_http::{
@@ -39,6 +42,8 @@ use tower_http::{
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub services: Services,
+    /// Product images (`MEDIA_STORE`), served at `/media/`.
+    pub media: MediaStore,
 }
 
 impl AppState {
@@ -61,13 +66,18 @@ impl AppState {
             idle: chrono::Duration::minutes(config.session_idle_minutes.into()),
             absolute: chrono::Duration::hours(config.session_absolute_hours.into()),
         };
+        // `serve` builds the store first and stops with the error when it cannot be used.
+        let media = MediaStore::from_config(&config)
+            .unwrap_or_else(|err| panic!("media storage (MEDIA_STORE): {err}"));
         let origin = config.public_url.as_ref().map_or_else(
             || format!("http://{}", leptos_options.site_addr),
             |url| url.as_str().to_owned(),
         );
         Self {
             leptos_options,
+            media: media.clone(),
             services: Services {
+                media,
                 db,
                 config: Arc::new(config),
                 rate_limiter,
@@ -83,6 +93,13 @@ impl AppState {
     /// Replaces the clock (tests move time with a `ManualClock`).
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.services.clock = clock;
+        self
+    }
+
+    /// Replaces the media store (tests use one they can look into).
+    pub fn with_media(mut self, media: MediaStore) -> Self {
+        self.services.media = media.clone();
+        self.media = media;
         self
     }
 }
@@ -105,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::render))
+        .route("/media/{*key}", get(media::serve))
         .nest("/api/v1", api_v1::router(&state))
         .route(
             "/api/{*fn_name}",
@@ -116,6 +134,14 @@ pub fn router(state: AppState) -> Router {
         })
         .route_layer(middleware::from_fn(observe::tag_route))
         .fallback(fallback)
+        .layer(RequestBodyLimitLayer::new(config.request_body_limit))
+        // File uploads have a limit of their own (merged after the layer above, so it does not
+        // apply to them).
+        .merge(
+            catalog_files::router()
+                .route_layer(middleware::from_fn(observe::tag_route))
+                .layer(RequestBodyLimitLayer::new(catalog_files::UPLOAD_BODY_LIMIT)),
+        )
         // Innermost: the session exists for pages, server functions and the fallback, after
         // the guards below have let the request through.
         .layer(session::layer(
@@ -139,7 +165,6 @@ pub fn router(state: AppState) -> Router {
                     rate_limit::limit,
                 ))
                 .layer(middleware::from_fn_with_state(csrf, csrf::guard))
-                .layer(RequestBodyLimitLayer::new(config.request_body_limit))
                 .layer(CatchPanicLayer::custom(error::panic_response))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,

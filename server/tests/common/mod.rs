@@ -33,6 +33,8 @@ pub fn on_shared_runtime<F: std::future::Future<Output = ()>>(test: F) {
     static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            // As the server's runtime: deep page views need more than 2 MiB in debug builds.
+            .thread_stack_size(8 * 1024 * 1024)
             .enable_all()
             .build()
             .expect("test runtime")
@@ -161,6 +163,35 @@ impl Browser<'_> {
             request = request.header(header::COOKIE, cookie);
         }
         let response = self.app.send(request.body(Body::from(body)).unwrap()).await;
+        self.keep_cookie(&response);
+        response
+    }
+
+    /// POSTs JSON to a server function declared with `input = Json`.
+    pub async fn call_json(&mut self, function: &str, body: &Value) -> (StatusCode, Value) {
+        let request = Request::post(format!("/api/{function}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let response = self.send(request).await;
+        let status = response.status();
+        let text = body_text(response).await;
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Sends any request as this browser: its `Origin`, user agent and session cookie.
+    pub async fn send(&mut self, mut request: Request<Body>) -> Response {
+        let headers = request.headers_mut();
+        headers.insert(header::ORIGIN, ORIGIN.parse().unwrap());
+        headers.insert(header::USER_AGENT, self.user_agent.parse().unwrap());
+        if let Some(cookie) = &self.cookie {
+            headers.insert(header::COOKIE, cookie.parse().unwrap());
+        }
+        let response = self.app.send(request).await;
         self.keep_cookie(&response);
         response
     }
