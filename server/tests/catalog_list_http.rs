@@ -834,7 +834,7 @@ fn price_rules_save_with_the_version_read_and_a_stale_version_conflicts() {
             body,
             json!({ "Saved": {
                 "marketplace": "amazon",
-                "rule": { "percent_basis_points": 1500, "add_minor": 50, "rounding": "ending99" },
+                "rule": { "percent_basis_points": 1500, "add_minor": 50, "rounding": "ending_99" },
                 "version": 1,
             } })
         );

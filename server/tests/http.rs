@@ -216,11 +216,11 @@ fn pages_render_on_the_server_with_a_nonce_bound_policy() {
 fn german_is_the_default_and_the_cookie_decides() {
     on_shared_runtime(async {
         let (app, _db) = app().await;
-        let html = body_text(send(&app, get("/products")).await).await;
+        let html = body_text(send(&app, get("/orders")).await).await;
         assert!(html.contains("<html lang=\"de\""));
-        assert!(html.contains("Produkte") && html.contains("Noch nicht verfügbar"));
+        assert!(html.contains("Bestellungen") && html.contains("Noch nicht verfügbar"));
 
-        let request = Request::get("/products")
+        let request = Request::get("/orders")
             .header(header::COOKIE, "sm_lang=en")
             .header(header::ACCEPT_LANGUAGE, "de-DE")
             .body(Body::empty())

@@ -184,7 +184,7 @@ fn serves_in_development_and_stops_cleanly_on_sigterm() {
     ];
     let page = http_request(
         port,
-        &format!("/products?token={}", canaries[2]),
+        &format!("/orders?token={}", canaries[2]),
         &[
             ("Authorization", &format!("Bearer {}", canaries[0])),
             ("Cookie", &format!("session={}", canaries[1])),
@@ -223,7 +223,7 @@ fn serves_in_development_and_stops_cleanly_on_sigterm() {
         assert!(!log.contains(canary), "{canary} reached the log");
     }
     assert!(
-        log.contains("\"route\":\"/products\""),
+        log.contains("\"route\":\"/orders\""),
         "requests are logged by route: {log}"
     );
     let secrets = std::fs::read_to_string(data.join("secrets.env")).unwrap();

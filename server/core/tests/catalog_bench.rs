@@ -72,7 +72,11 @@ async fn seed(db: &Db, organization_id: Uuid) {
                     option_values: Set(format!(r#"["{size}"]"#)),
                     price_minor: Set(1990 + (n % 50) as i64 * 100),
                     currency: Set("EUR".to_owned()),
-                    on_hand: Set(if n % 7 == 0 { 0 } else { (n % 40) as i64 }),
+                    on_hand: Set(if n.is_multiple_of(7) {
+                        0
+                    } else {
+                        (n % 40) as i64
+                    }),
                     reserved: Set(0),
                     position: Set(j as i32),
                     version: Set(1),
