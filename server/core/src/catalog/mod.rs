@@ -24,7 +24,6 @@ mod price_rules;
 mod save;
 mod stock;
 
-use content::check_content;
 pub use content::{
     Attribute, AttributeValue, Condition, Dimensions, MAX_ATTRIBUTES, MAX_DIMENSION_MM,
     MAX_WEIGHT_GRAMS, ProductContent,
@@ -237,7 +236,8 @@ pub async fn get_product(
     Ok(ProductDetails { product, variants })
 }
 
-/// Saves new content for a product read at `expected_version`.
+/// Saves new content for a product read at `expected_version`, keeping its options and
+/// variants: the same write path as a whole-product save.
 pub async fn update_content(
     db: &Db,
     scope: &Scope,
@@ -248,90 +248,39 @@ pub async fn update_content(
     ip: Option<IpAddr>,
 ) -> Result<product::Model, CatalogError> {
     scope.require(Permission::EditCatalog)?;
-    let content = check_content(&content)?;
     let txn = begin_write(db).await?;
-    let before = product::Entity::find_by_id_in(scope, product_id)
+    let product = product::Entity::find_by_id_in(scope, product_id)
         .one(&txn)
         .await?
         .ok_or(AccessError::NotFound)?;
-    let updated = product::Entity::update_many()
-        .col_expr(product::Column::Title, Expr::value(content.title))
-        .col_expr(
-            product::Column::SearchText,
-            Expr::value(content.search_text),
-        )
-        .col_expr(product::Column::Brand, Expr::value(content.brand))
-        .col_expr(
-            product::Column::DescriptionHtml,
-            Expr::value(content.description_html),
-        )
-        .col_expr(
-            product::Column::DescriptionText,
-            Expr::value(content.description_text),
-        )
-        .col_expr(product::Column::Category, Expr::value(content.category))
-        .col_expr(product::Column::Condition, Expr::value(content.condition))
-        .col_expr(
-            product::Column::WeightGrams,
-            Expr::value(content.weight_grams),
-        )
-        .col_expr(
-            product::Column::LengthMm,
-            Expr::value(content.dimensions.length_mm),
-        )
-        .col_expr(
-            product::Column::WidthMm,
-            Expr::value(content.dimensions.width_mm),
-        )
-        .col_expr(
-            product::Column::HeightMm,
-            Expr::value(content.dimensions.height_mm),
-        )
-        .col_expr(product::Column::Attributes, Expr::value(content.attributes))
-        .col_expr(product::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            product::Column::Version,
-            Expr::col(product::Column::Version).add(1),
-        )
-        .filter(product::Column::Id.eq(product_id))
-        .filter(product::Column::OrganizationId.eq(scope.organization_id()))
-        .filter(product::Column::Version.eq(expected_version))
-        .exec(&txn)
+    let variants = variant::Entity::find_in(scope)
+        .filter(variant::Column::ProductId.eq(product_id))
+        .order_by_asc(variant::Column::Position)
+        .all(&txn)
         .await?;
-    if updated.rows_affected != 1 {
-        return Err(CatalogError::Conflict {
-            current_version: before.version,
-        });
-    }
+    let input = ProductInput {
+        content,
+        option_names: serde_json::from_str(&product.option_names).unwrap_or_default(),
+        variants: variants
+            .iter()
+            .map(save::as_input)
+            .collect::<Result<_, _>>()?,
+    };
+    save::save_product_in(
+        &txn,
+        scope,
+        Some(product_id),
+        Some(expected_version),
+        input,
+        MissingVariants::Keep,
+        now,
+        ip,
+    )
+    .await?;
     let product = product::Entity::find_by_id(product_id)
         .one(&txn)
         .await?
         .ok_or(AccessError::NotFound)?;
-    outbox(
-        &txn,
-        scope,
-        "product",
-        product.id,
-        product.id,
-        "updated",
-        product.version,
-        now,
-    )
-    .await?;
-    audit::record_in(
-        &txn,
-        NewAuditEvent::in_scope(
-            scope,
-            AuditAction::ProductUpdated,
-            ip,
-            json!({
-                "product_id": product.id,
-                "changes": content_changes(&before, &product),
-                "version": product.version,
-            }),
-        ),
-    )
-    .await?;
     txn.commit().await?;
     Ok(product)
 }

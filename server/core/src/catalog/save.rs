@@ -71,6 +71,24 @@ pub struct SaveOutcome {
     pub version: i64,
 }
 
+/// A stored variant as input that changes nothing about it.
+pub(super) fn as_input(stored: &variant::Model) -> Result<VariantInput, CatalogError> {
+    let stored_value = |error| CatalogError::field(format!("sku:{}", stored.sku), error);
+    let currency = shopmarkets_types::Currency::parse(&stored.currency).map_err(stored_value)?;
+    Ok(VariantInput {
+        id: Some(stored.id),
+        sku: Sku::parse(&stored.sku).map_err(stored_value)?,
+        gtin: stored
+            .gtin
+            .as_deref()
+            .map(Gtin::parse)
+            .transpose()
+            .map_err(stored_value)?,
+        option_values: serde_json::from_str(&stored.option_values).unwrap_or_default(),
+        price: Money::new(stored.price_minor, currency).map_err(stored_value)?,
+    })
+}
+
 /// Checks the option axes and each variant's option values; returns the trimmed axis names.
 pub(super) fn check_options(
     option_names: &[String],
