@@ -173,6 +173,17 @@ fn stored_images_are_served_immutable_with_their_hash_and_without_a_session() {
 }
 
 #[test]
+fn marketplaces_fetching_many_images_are_not_rate_limited() {
+    on_shared_runtime(async {
+        let (app, image) = app_with_image(&[("RATE_LIMIT_PER_MINUTE", "2")]).await;
+        for _ in 0..10 {
+            let response = get(&app, &image.urls.large).await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    });
+}
+
+#[test]
 fn unknown_keys_and_anything_else_under_media_are_not_found() {
     on_shared_runtime(async {
         let (app, image) = app_with_image(&[]).await;

@@ -22,7 +22,9 @@ use shopmarkets_core::rate_limit::{Decision, Quota, RateLimiter};
 
 use super::error::ApiError;
 
-const NOT_COUNTED: [&str; 4] = ["/health/", "/metrics", "/pkg/", "/favicon.ico"];
+/// Static and content-addressed files: cheap to serve, and marketplaces fetch a merchant's
+/// product images (`/media/`) in bursts from a few addresses.
+const NOT_COUNTED: [&str; 5] = ["/health/", "/metrics", "/pkg/", "/favicon.ico", "/media/"];
 
 /// Endpoints that cost a password hash or send email: a second, much smaller budget per
 /// client on top of the general one (the database-backed sign-in throttling still applies).
