@@ -57,9 +57,9 @@ test.describe("app shell", () => {
     await expect(nav).toBeVisible();
 
     // Client-side navigation: a new page without a document load.
-    await nav.getByRole("link", { name: "Products" }).click();
-    await expect(page.locator("h1")).toHaveText("Products");
-    await expect(page).toHaveURL(/\/products$/);
+    await nav.getByRole("link", { name: "Orders" }).click();
+    await expect(page.locator("h1")).toHaveText("Orders");
+    await expect(page).toHaveURL(/\/orders$/);
     await expect(nav).toBeHidden();
     expect(await sameDocument(page)).toBe(true);
 
