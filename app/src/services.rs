@@ -78,6 +78,12 @@ pub fn client_ip() -> Option<std::net::IpAddr> {
     })
 }
 
+/// An id from the browser (ids travel as strings: the browser bundle has no uuid crate); a
+/// malformed one is answered exactly like an unknown one (404).
+pub fn parse_id(id: &str) -> Result<Uuid, ServerFnError> {
+    Uuid::parse_str(id.trim()).map_err(|_| access_error(AccessError::NotFound))
+}
+
 /// Error messages server functions use for access problems; pages turn them into words.
 pub const UNAUTHORIZED: &str = "unauthorized";
 pub const NOT_FOUND: &str = "not_found";

@@ -245,17 +245,13 @@ pub async fn create_api_key(
 /// is 404.
 #[server(endpoint = "revoke_api_key")]
 pub async fn revoke_api_key(id: String) -> Result<(), ServerFnError> {
-    use shopmarkets_core::{
-        access::{AccessError, Permission},
-        api_keys,
-    };
-    use uuid::Uuid;
+    use shopmarkets_core::{access::Permission, api_keys};
 
-    use crate::services::{access_error, client_ip, scope, services};
+    use crate::services::{client_ip, parse_id, scope, services};
 
     let (_user, scope) = scope(Permission::ManageApiKeys).await?;
     let services = services()?;
-    let id = Uuid::parse_str(id.trim()).map_err(|_| access_error(AccessError::NotFound))?;
+    let id = parse_id(&id)?;
     api_keys::revoke(&services.db, &scope, id, client_ip())
         .await
         .map_err(service_error)

@@ -142,11 +142,10 @@ mod server {
 pub async fn import_job(id: String) -> Result<ImportJobView, ServerFnError> {
     use shopmarkets_core::{access::Permission, catalog::csv};
 
-    use crate::services::{access_error, scope, services};
+    use crate::services::{parse_id, scope, services};
 
     let (_, scope) = scope(Permission::ViewCatalog).await?;
-    let id = uuid::Uuid::parse_str(id.trim())
-        .map_err(|_| access_error(shopmarkets_core::access::AccessError::NotFound))?;
+    let id = parse_id(&id)?;
     let status = csv::import_status(&services()?.db, &scope, id)
         .await
         .map_err(server::read_error)?;

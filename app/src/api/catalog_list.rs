@@ -306,10 +306,7 @@ pub fn format_signed_amount(minor: i64, locale: Locale) -> String {
 #[cfg(feature = "ssr")]
 mod server {
     use leptos::prelude::ServerFnError;
-    use shopmarkets_core::{
-        access::AccessError,
-        catalog::{BulkOutcome, CatalogError},
-    };
+    use shopmarkets_core::catalog::{BulkOutcome, CatalogError};
     use shopmarkets_types::Locale;
     use uuid::Uuid;
 
@@ -318,9 +315,7 @@ mod server {
 
     /// Ids from the browser; a malformed one is "not found", like an unknown one.
     pub fn parse_ids(ids: &[String]) -> Result<Vec<Uuid>, ServerFnError> {
-        ids.iter()
-            .map(|id| Uuid::parse_str(id.trim()).map_err(|_| access_error(AccessError::NotFound)))
-            .collect()
+        ids.iter().map(|id| crate::services::parse_id(id)).collect()
     }
 
     /// The language the form was filled in: the one it says, else the request's.

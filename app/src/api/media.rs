@@ -38,8 +38,7 @@ pub enum ImagesOutcome {
 #[cfg(feature = "ssr")]
 mod server {
     use leptos::prelude::ServerFnError;
-    use shopmarkets_core::{access::AccessError, media::MediaError};
-    use uuid::Uuid;
+    use shopmarkets_core::media::MediaError;
 
     use super::ImagesOutcome;
     use crate::{
@@ -47,9 +46,7 @@ mod server {
         services::{access_error, internal_error},
     };
 
-    pub fn parse_id(id: &str) -> Result<Uuid, ServerFnError> {
-        Uuid::parse_str(id.trim()).map_err(|_| access_error(AccessError::NotFound))
-    }
+    pub use crate::services::parse_id;
 
     pub fn outcome(result: Result<(), MediaError>) -> Result<ImagesOutcome, ServerFnError> {
         match result {

@@ -146,7 +146,6 @@ const DATE_TIME: &str = "%Y-%m-%d %H:%M UTC";
 mod server {
     use leptos::prelude::ServerFnError;
     use shopmarkets_core::{
-        access::AccessError,
         organizations::{self, OrganizationError},
         sessions::SessionAuth,
     };
@@ -155,10 +154,7 @@ mod server {
     use super::{FieldProblem, MembersOutcome};
     use crate::services::{access_error, begin_session, internal_error, services};
 
-    /// An id from the browser; a malformed one is "not found", like an unknown one.
-    pub fn parse_id(id: &str) -> Result<Uuid, ServerFnError> {
-        Uuid::parse_str(id.trim()).map_err(|_| access_error(AccessError::NotFound))
-    }
+    pub use crate::services::parse_id;
 
     /// A core answer as the page's outcome: access refusals become 403/404 responses, the
     /// rules the page explains in words.

@@ -2,12 +2,9 @@
 //! at once; and the stored product back as the form.
 
 use leptos::prelude::ServerFnError;
-use shopmarkets_core::{
-    access::AccessError,
-    catalog::{
-        Attribute, AttributeValue, CatalogError, Condition, Dimensions, ProductContent,
-        ProductDetails, ProductInput, StockReason, VariantInput,
-    },
+use shopmarkets_core::catalog::{
+    Attribute, AttributeValue, CatalogError, Condition, Dimensions, ProductContent, ProductDetails,
+    ProductInput, StockReason, VariantInput,
 };
 use shopmarkets_types::{Currency, FieldError, Gtin, Locale, Money, Sku};
 use uuid::Uuid;
@@ -15,9 +12,7 @@ use uuid::Uuid;
 use super::*;
 use crate::services::{access_error, internal_error};
 
-pub fn parse_id(id: &str) -> Result<Uuid, ServerFnError> {
-    Uuid::parse_str(id.trim()).map_err(|_| access_error(AccessError::NotFound))
-}
+pub use crate::services::parse_id;
 
 /// Collects problems while a form is parsed.
 #[derive(Default)]
