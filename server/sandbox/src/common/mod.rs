@@ -145,8 +145,12 @@ pub trait Sandbox: Send + Sync + 'static {
     fn context(&self) -> &Context;
     /// Listings, stock, orders, subscriptions, tokens: everything a test wants to look at.
     fn state(&self) -> serde_json::Value;
-    /// Replaces the rate-limit settings (marketplace-specific JSON).
+    /// Replaces the rate-limit settings (marketplace-specific JSON; `state()["limits"]` shows
+    /// them).
     fn set_limits(&self, limits: serde_json::Value) -> Result<(), String>;
+    /// Replaces the behaviour options: where the documentation leaves a behaviour uncertain,
+    /// the sandbox offers both (marketplace-specific JSON; `state()["options"]` shows them).
+    fn set_options(&self, options: serde_json::Value) -> Result<(), String>;
     /// Revokes every token; the next call gets the marketplace's "invalid token" error.
     fn revoke_tokens(&self) -> usize;
     /// Places an order as a buyer would, and sends the marketplace's notification for it.
@@ -166,6 +170,7 @@ pub fn control_router(sandbox: Arc<dyn Sandbox>) -> Router {
         .route("/_sandbox/state", get(state))
         .route("/_sandbox/faults", put(set_faults))
         .route("/_sandbox/limits", put(set_limits))
+        .route("/_sandbox/options", put(set_options))
         .route("/_sandbox/retry_scale", put(set_retry_scale))
         .route("/_sandbox/clock", post(advance_clock))
         .route("/_sandbox/revoke", post(revoke))
@@ -214,6 +219,13 @@ async fn set_faults(State(sandbox): Shared, Json(faults): Json<Faults>) -> Respo
 async fn set_limits(State(sandbox): Shared, Json(limits): Json<serde_json::Value>) -> Response {
     match sandbox.set_limits(limits) {
         Ok(()) => Json(sandbox.state().get("limits").cloned().unwrap_or_default()).into_response(),
+        Err(message) => bad_request(message),
+    }
+}
+
+async fn set_options(State(sandbox): Shared, Json(options): Json<serde_json::Value>) -> Response {
+    match sandbox.set_options(options) {
+        Ok(()) => Json(sandbox.state().get("options").cloned().unwrap_or_default()).into_response(),
         Err(message) => bad_request(message),
     }
 }

@@ -55,6 +55,10 @@ impl Sandbox for Ebay {
         Err("not built yet".into())
     }
 
+    fn set_options(&self, _options: serde_json::Value) -> Result<(), String> {
+        Err("not built yet".into())
+    }
+
     fn revoke_tokens(&self) -> usize {
         self.state
             .lock()
