@@ -18,38 +18,40 @@ use tokio::net::TcpListener;
 
 /// Fixed credentials the tests register, so signatures can be computed independently.
 pub fn test_apps(receiver: &str) -> Apps {
-    let mut apps = Apps::default();
-    apps.shopify = AppRegistration {
-        client_id: "shopify-client-id".into(),
-        client_secret: "shopify-client-secret".into(),
-        redirect_uris: vec![format!("{receiver}/callback/shopify")],
-        extra: BTreeMap::new(),
-    };
-    apps.amazon = AppRegistration {
-        client_id: "amzn1.application-oa2-client.test".into(),
-        client_secret: "amazon-client-secret".into(),
-        redirect_uris: vec![format!("{receiver}/callback/amazon")],
-        extra: BTreeMap::from([("application_id".into(), "amzn1.sp.solution.test-app".into())]),
-    };
-    apps.ebay = AppRegistration {
-        client_id: "ShopMark-Test-SBX-1234".into(),
-        client_secret: "SBX-ebay-client-secret".into(),
-        redirect_uris: vec![format!("{receiver}/callback/ebay")],
-        extra: BTreeMap::from([("ru_name".into(), "ShopMarkets-Test-RuName".into())]),
-    };
-    apps.kaufland = AppRegistration {
-        client_id: "0123456789abcdef0123456789abcdef".into(),
-        client_secret: "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210".into(),
-        redirect_uris: Vec::new(),
-        extra: BTreeMap::new(),
-    };
-    apps.etsy = AppRegistration {
-        client_id: "etsykeystring123".into(),
-        client_secret: "etsysharedsecret".into(),
-        redirect_uris: vec![format!("{receiver}/callback/etsy")],
-        extra: BTreeMap::new(),
-    };
-    apps
+    Apps {
+        shopify: AppRegistration {
+            client_id: "shopify-client-id".into(),
+            client_secret: "shopify-client-secret".into(),
+            redirect_uris: vec![format!("{receiver}/callback/shopify")],
+            extra: BTreeMap::new(),
+        },
+        amazon: AppRegistration {
+            client_id: "amzn1.application-oa2-client.test".into(),
+            client_secret: "amazon-client-secret".into(),
+            redirect_uris: vec![format!("{receiver}/callback/amazon")],
+            extra: BTreeMap::from([("application_id".into(), "amzn1.sp.solution.test-app".into())]),
+        },
+        ebay: AppRegistration {
+            client_id: "ShopMark-Test-SBX-1234".into(),
+            client_secret: "SBX-ebay-client-secret".into(),
+            redirect_uris: vec![format!("{receiver}/callback/ebay")],
+            extra: BTreeMap::from([("ru_name".into(), "ShopMarkets-Test-RuName".into())]),
+        },
+        kaufland: AppRegistration {
+            client_id: "0123456789abcdef0123456789abcdef".into(),
+            client_secret: "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+                .into(),
+            redirect_uris: Vec::new(),
+            extra: BTreeMap::new(),
+        },
+        etsy: AppRegistration {
+            client_id: "etsykeystring123".into(),
+            client_secret: "etsysharedsecret".into(),
+            redirect_uris: vec![format!("{receiver}/callback/etsy")],
+            extra: BTreeMap::new(),
+        },
+        woocommerce: AppRegistration::default(),
+    }
 }
 
 /// One request the receiver got.
