@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod catalog;
+pub mod channels;
 pub mod clock;
 pub mod config;
 pub mod crypto;

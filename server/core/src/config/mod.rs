@@ -5,12 +5,14 @@
 //! parsed by the pure [`Config::from_vars`], which tests call with a plain map. Errors name the
 //! variable and never its value.
 
+mod channels;
 mod cors;
 mod dev_secrets;
 pub mod keys;
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
+pub use channels::{ChannelsConfig, SandboxSettings};
 pub use dev_secrets::DevSecretsNotice;
 pub use keys::{Key, KeyList, KeyListError};
 
@@ -135,6 +137,8 @@ pub struct Config {
     pub cdn_base_url: Option<String>,
     /// Image storage one organization may use, in MiB (originals and derivatives).
     pub media_quota_mb: u64,
+    /// Marketplace endpoints, and the local sandboxes in development.
+    pub channels: ChannelsConfig,
 }
 
 /// Where product images are stored (`MEDIA_STORE`).
@@ -399,6 +403,7 @@ impl Config {
                 .map_err(|reason| ConfigError::invalid("MEDIA_STORE", reason))?,
             cdn_base_url: cdn_base_url(get("CDN_BASE_URL"), production)?,
             media_quota_mb: number(vars, "MEDIA_QUOTA_MB", 1024, 1..=1024 * 1024)?,
+            channels: ChannelsConfig::parse(vars, production, &data_dir)?,
             data_dir,
         };
         // Without mail nobody can confirm an address or reset a password.

@@ -311,3 +311,118 @@ fn media_settings_default_to_a_local_directory_and_parse_s3_and_cdn() {
         assert_eq!(err.variable(), Some(var), "{var}={value}: {err}");
     }
 }
+
+#[test]
+fn development_points_every_channel_at_the_sandboxes() {
+    let config = Config::from_vars(&vars(&[
+        ("ENCRYPTION_KEYS", &keys::generate_entry("e1")),
+        ("SIGNING_KEYS", &keys::generate_entry("s1")),
+    ]))
+    .unwrap();
+    let sandboxes = config
+        .channels
+        .sandboxes
+        .as_ref()
+        .expect("sandboxes on by default");
+    assert_eq!(sandboxes.base_url(), "http://127.0.0.1:3100");
+    assert_eq!(
+        config.channels.shopify_admin_url("demo.myshopify.com"),
+        "http://127.0.0.1:3100/shopify/demo.myshopify.com"
+    );
+    assert_eq!(
+        config.channels.endpoint("ETSY_API_URL"),
+        Some("http://127.0.0.1:3100/etsy")
+    );
+    assert_eq!(config.channels.extra_ca_cert, None);
+}
+
+#[test]
+fn production_talks_to_the_real_marketplaces() {
+    let config = Config::from_vars(&production()).unwrap();
+    assert_eq!(config.channels.sandboxes, None);
+    assert_eq!(
+        config.channels.shopify_admin_url("demo.myshopify.com"),
+        "https://demo.myshopify.com"
+    );
+    assert_eq!(
+        config.channels.endpoint("AMAZON_LWA_URL"),
+        Some("https://api.amazon.com")
+    );
+    assert_eq!(
+        config.channels.endpoint("KAUFLAND_API_URL"),
+        Some("https://sellerapi.kaufland.com")
+    );
+}
+
+#[test]
+fn production_refuses_sandbox_endpoints_and_names_the_variable() {
+    let mut v = production();
+    v.insert("CHANNEL_SANDBOXES".into(), "on".into());
+    assert_eq!(
+        Config::from_vars(&v).unwrap_err().variable(),
+        Some("CHANNEL_SANDBOXES")
+    );
+    for (var, url) in [
+        ("EBAY_API_URL", "https://127.0.0.1:3100/ebay"),
+        ("ETSY_API_URL", "https://localhost/etsy"),
+        (
+            "SHOPIFY_ADMIN_URL",
+            "https://proxy.example.com/sandbox/shopify/{shop}",
+        ),
+        ("AMAZON_SP_API_URL", "https://[::1]:8443"),
+        ("KAUFLAND_API_URL", "http://sellerapi.kaufland.com"),
+    ] {
+        let mut v = production();
+        v.insert(var.into(), url.into());
+        let err = Config::from_vars(&v).unwrap_err();
+        assert_eq!(err.variable(), Some(var), "{url}: {err}");
+    }
+    let mut regional = production();
+    regional.insert(
+        "AMAZON_SP_API_URL".into(),
+        "https://sellingpartnerapi-na.amazon.com/".into(),
+    );
+    let config = Config::from_vars(&regional).unwrap();
+    assert_eq!(
+        config.channels.endpoint("AMAZON_SP_API_URL"),
+        Some("https://sellingpartnerapi-na.amazon.com")
+    );
+}
+
+#[test]
+fn sandbox_settings_and_extra_ca_are_checked() {
+    let base = [
+        ("ENCRYPTION_KEYS", keys::generate_entry("e1")),
+        ("SIGNING_KEYS", keys::generate_entry("s1")),
+    ];
+    let with = |extra: &[(&str, &str)]| {
+        let mut v: Vars = base
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        for (k, val) in extra {
+            v.insert((*k).to_owned(), (*val).to_owned());
+        }
+        Config::from_vars(&v)
+    };
+    assert_eq!(
+        with(&[("SANDBOX_ADDR", "nowhere")]).unwrap_err().variable(),
+        Some("SANDBOX_ADDR")
+    );
+    assert_eq!(
+        with(&[("EXTRA_CA_CERT", "/nonexistent/ca.pem")])
+            .unwrap_err()
+            .variable(),
+        Some("EXTRA_CA_CERT")
+    );
+    let tls = with(&[("SANDBOX_TLS", "on"), ("SANDBOX_ADDR", "127.0.0.1:4443")]).unwrap();
+    let sandboxes = tls.channels.sandboxes.clone().unwrap();
+    assert_eq!(sandboxes.base_url(), "https://127.0.0.1:4443");
+    assert_eq!(tls.channels.extra_ca_cert, sandboxes.ca_file());
+    let off = with(&[("CHANNEL_SANDBOXES", "off")]).unwrap();
+    assert_eq!(off.channels.sandboxes, None);
+    assert_eq!(
+        off.channels.endpoint("ETSY_API_URL"),
+        Some("https://api.etsy.com")
+    );
+}
