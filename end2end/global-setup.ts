@@ -24,6 +24,7 @@ export default async function globalSetup() {
   if (!bin) throw new Error("SHOPMARKETS_BIN is not set (make test sets it to the built binary)");
 
   const port = await freePort();
+  const sandboxPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "shopmarkets-e2e-"));
   const baseUrl = `http://127.0.0.1:${port}`;
   // The server's log is kept beside the screenshots, as a test artifact.
@@ -41,6 +42,7 @@ export default async function globalSetup() {
       LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT || join(root, "target", "site"),
       LEPTOS_SITE_PKG_DIR: "pkg",
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      SANDBOX_ADDR: `127.0.0.1:${sandboxPort}`,
       RUST_LOG: "info",
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `keys` and, for development,
-//! `demo-data`.
+//! `demo-data` and `sandbox`.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -48,6 +48,25 @@ pub enum Command {
         #[arg(long)]
         no_images: bool,
     },
+    /// Development and tests: run the six marketplace sandboxes (Shopify, WooCommerce, Amazon,
+    /// eBay, Kaufland, Etsy) on a port of their own, without the app.
+    Sandbox {
+        /// The port to listen on.
+        #[arg(long, default_value_t = 3100)]
+        port: u16,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// Serve HTTPS with a self-signed certificate generated at start.
+        #[arg(long)]
+        tls: bool,
+        /// With --tls: write the certificate here, for clients to trust (EXTRA_CA_CERT).
+        #[arg(long)]
+        cert_out: Option<std::path::PathBuf>,
+        /// Keep the sandboxes' state in this JSON file across restarts.
+        #[arg(long, default_value = "data/sandboxes.json")]
+        state_file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +93,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             no_images,
         } => with_runtime(move |config| demo_data(config, email, products, seed, !no_images)),
+        Command::Sandbox {
+            port,
+            host,
+            tls,
+            cert_out,
+            state_file,
+        } => with_runtime(move |config| {
+            sandbox(
+                config,
+                crate::sandbox::Launch {
+                    addr: std::net::SocketAddr::new(host, port),
+                    tls,
+                    state_file,
+                    cert_file: cert_out,
+                },
+            )
+        }),
     }
 }
 
@@ -185,5 +221,21 @@ async fn demo_data(
         outcome.images,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Runs the sandboxes until Ctrl-C or SIGTERM.
+async fn sandbox(config: Config, launch: crate::sandbox::Launch) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !config.env.is_production(),
+        "the marketplace sandboxes are for development and tests (APP_ENV is production)"
+    );
+    let state_file = launch.state_file.clone();
+    let sandboxes = crate::sandbox::launch(launch).await?;
+    crate::serve::shutdown_signal().await;
+    sandboxes
+        .save(&state_file)
+        .with_context(|| format!("saving the sandbox state to {}", state_file.display()))?;
+    tracing::info!(file = %state_file.display(), "sandbox state saved");
     Ok(())
 }

@@ -6,5 +6,6 @@
 
 pub mod cli;
 pub mod http;
+pub mod sandbox;
 pub mod serve;
 pub mod telemetry;

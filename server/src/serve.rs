@@ -59,6 +59,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Ok(closed) => tracing::warn!(closed, "CSV imports interrupted by a restart were closed"),
         Err(err) => tracing::error!(error = %err, "closing interrupted CSV imports failed"),
     }
+    let sandboxes = match &config.channels.sandboxes {
+        Some(settings) => Some((
+            crate::sandbox::launch(crate::sandbox::Launch {
+                addr: settings.addr,
+                tls: settings.tls,
+                state_file: settings.state_file.clone(),
+                cert_file: settings.ca_file(),
+            })
+            .await
+            .context("marketplace sandboxes (CHANNEL_SANDBOXES, SANDBOX_ADDR)")?,
+            settings.state_file.clone(),
+        )),
+        None => None,
+    };
     let media = MediaStore::from_config(&config).context("media storage (MEDIA_STORE)")?;
     tracing::info!(store = media.describe(), "product images ready");
     tokio::spawn(sweep_media(db.clone(), media.clone()));
@@ -75,6 +89,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .await
     .context("server error")?;
 
+    if let Some((sandboxes, file)) = sandboxes
+        && let Err(error) = sandboxes.save(&file)
+    {
+        tracing::warn!(error = %error, "saving the sandbox state failed");
+    }
     tracing::info!("stopped accepting requests; closing the database");
     db.close().await.ok();
     Ok(())
@@ -112,7 +131,7 @@ async fn sweep_media(db: Db, media: MediaStore) {
 }
 
 /// Resolves on SIGTERM (how orchestrators stop a process) or Ctrl-C.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -26,6 +26,9 @@ fn shopmarkets(args: &[&str], vars: &[(&str, &str)]) -> Command {
         .env("LEPTOS_OUTPUT_NAME", "shopmarkets")
         .env("LEPTOS_SITE_ROOT", "target/site")
         .env("LOG_FORMAT", "json")
+        // Development starts the marketplace sandboxes; tests run side by side, each on a port
+        // of its own.
+        .env("SANDBOX_ADDR", format!("127.0.0.1:{}", free_port()))
         .current_dir(temp_dir())
         .envs(vars.iter().copied());
     command
@@ -272,4 +275,86 @@ fn an_unreachable_redis_fails_with_one_line() {
     );
     assert_fails_clearly(&output, "cannot connect to Redis (REDIS_URL)");
     assert!(!String::from_utf8_lossy(&output.stderr).contains("canary-redis-pw"));
+}
+
+#[test]
+fn production_refuses_the_marketplace_sandboxes() {
+    let output = run(
+        &[],
+        &[
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "sqlite::memory:"),
+            ("APP_BASE_URL", "https://app.example.com"),
+            (
+                "ENCRYPTION_KEYS",
+                &shopmarkets_core::config::keys::generate_entry("e1"),
+            ),
+            (
+                "SIGNING_KEYS",
+                &shopmarkets_core::config::keys::generate_entry("s1"),
+            ),
+            ("SMTP_URL", "smtp://mail.internal:587"),
+            ("MAIL_FROM", "ShopMarkets <no-reply@example.com>"),
+            ("CHANNEL_SANDBOXES", "on"),
+        ],
+    );
+    assert_fails_clearly(&output, "CHANNEL_SANDBOXES");
+    let output = run(&["sandbox"], &[("APP_ENV", "production")]);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn the_sandbox_command_serves_the_marketplaces_and_keeps_their_state() {
+    let data = temp_dir();
+    let port = free_port();
+    let state_file = data.join("sandboxes.json");
+    let mut child = shopmarkets(
+        &[
+            "sandbox",
+            "--port",
+            &port.to_string(),
+            "--state-file",
+            state_file.to_str().unwrap(),
+        ],
+        &[("DATA_DIR", data.to_str().unwrap())],
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let state = loop {
+        if let Ok(body) = http_get(port, "/kaufland/_sandbox/state") {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "the sandboxes did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(state.starts_with("HTTP/1.1 200"), "{state}");
+    assert!(state.contains("\"sandbox\":\"kaufland\""), "{state}");
+    let index = http_get(port, "/").unwrap();
+    for name in [
+        "Shopify",
+        "WooCommerce",
+        "Amazon",
+        "eBay",
+        "Kaufland",
+        "Etsy",
+    ] {
+        assert!(index.contains(name), "{name} missing: {index}");
+    }
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the sandboxes did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(child.wait().unwrap().success());
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    assert!(saved.get("shopify").is_some() && saved.get("etsy").is_some());
 }

@@ -1,0 +1,75 @@
+//! The local marketplace sandboxes: started beside the app in development (`serve` with
+//! `CHANNEL_SANDBOXES=on`, the default there) or on their own (`shopmarkets sandbox`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use shopmarkets_sandbox::{Apps, SandboxConfig, Sandboxes, SelfSigned};
+
+/// How often a changed sandbox state is written to its file.
+const AUTOSAVE_EVERY: Duration = Duration::from_secs(5);
+
+/// Where and how to run the sandboxes.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub addr: SocketAddr,
+    pub tls: bool,
+    /// The JSON file their state is loaded from and saved to.
+    pub state_file: PathBuf,
+    /// With TLS: where the generated certificate is written, for the app (or any client) to
+    /// trust.
+    pub cert_file: Option<PathBuf>,
+}
+
+/// Binds, restores the saved state and serves the sandboxes in the background. Returns the
+/// sandboxes (for their base URL and credentials) once they accept connections.
+pub async fn launch(launch: Launch) -> anyhow::Result<Arc<Sandboxes>> {
+    let listener = tokio::net::TcpListener::bind(launch.addr)
+        .await
+        .with_context(|| format!("the sandboxes cannot listen on {}", launch.addr))?;
+    let scheme = if launch.tls { "https" } else { "http" };
+    let base_url = format!("{scheme}://{}", listener.local_addr()?);
+    // Each start registers new app credentials; the channel connections (which hold the
+    // matching ones) take them from the same configuration.
+    let sandboxes = Arc::new(Sandboxes::new(SandboxConfig::new(
+        &base_url,
+        Apps::generated(),
+    )));
+    match sandboxes.load(&launch.state_file) {
+        Ok(true) => tracing::info!(file = %launch.state_file.display(), "sandbox state restored"),
+        Ok(false) => {}
+        Err(error) => tracing::warn!(
+            error = %error,
+            "the saved sandbox state could not be read; starting empty"
+        ),
+    }
+    sandboxes.autosave(launch.state_file.clone(), AUTOSAVE_EVERY);
+    let tls = if launch.tls {
+        let cert = SelfSigned::generate(&[]).context("sandbox certificate")?;
+        if let Some(file) = &launch.cert_file {
+            write_cert(file, &cert.cert_pem)?;
+            tracing::info!(file = %file.display(), "sandbox certificate written");
+        }
+        Some(cert)
+    } else {
+        None
+    };
+    let router = sandboxes.router();
+    tokio::spawn(async move {
+        if let Err(error) = shopmarkets_sandbox::serve(listener, router, tls).await {
+            tracing::error!(error = %error, "the sandboxes stopped");
+        }
+    });
+    tracing::info!(url = %base_url, "marketplace sandboxes are running at {base_url}");
+    Ok(sandboxes)
+}
+
+fn write_cert(file: &Path, pem: &str) -> anyhow::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(file, pem).with_context(|| format!("writing {}", file.display()))
+}
