@@ -133,6 +133,7 @@ impl Sandboxes {
                 controls: Arc::new(Controls::new(config.faults.clone(), deliverer)),
                 app,
                 limits_enabled: config.limits_enabled,
+                http: config.http.clone(),
             }
         };
         let apps = config.apps.clone();

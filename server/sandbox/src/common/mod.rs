@@ -127,6 +127,9 @@ pub struct Context {
     pub app: AppRegistration,
     /// Rate limits on (the marketplace's real values) or off (benchmarks).
     pub limits_enabled: bool,
+    /// For calls the marketplace makes to the app outside notifications (WooCommerce's key
+    /// handover, eBay's endpoint challenge): the configured client, so a test CA applies.
+    pub http: reqwest::Client,
 }
 
 /// A test order placed through the control API or the sandbox page.

@@ -154,8 +154,6 @@ pub struct Ebay {
     /// Rolling-day counters; in memory only (not in the snapshot).
     quotas: Mutex<HashMap<&'static str, DailyQuota>>,
     signer: Mutex<notify::Signer>,
-    /// For the destination challenge (a GET from "eBay" to the app's endpoint).
-    http: reqwest::Client,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -182,11 +180,6 @@ impl Ebay {
                     .collect(),
             ),
             signer: Mutex::new(signer),
-            http: reqwest::Client::builder()
-                .user_agent("eBay Notification Service")
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
         })
     }
 

@@ -261,7 +261,13 @@ async fn challenge(ebay: &Ebay, endpoint: &str, token: &str) -> bool {
     let code = random_hex(32);
     let sep = if endpoint.contains('?') { '&' } else { '?' };
     let url = format!("{endpoint}{sep}challenge_code={code}");
-    let Ok(response) = ebay.http.get(&url).send().await else {
+    let request = ebay
+        .context
+        .http
+        .get(&url)
+        .header("user-agent", "eBay Notification Service")
+        .timeout(std::time::Duration::from_secs(10));
+    let Ok(response) = request.send().await else {
         return false;
     };
     if response.status() != StatusCode::OK {

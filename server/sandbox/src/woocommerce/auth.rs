@@ -17,8 +17,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::WooCommerce;
 use super::model::{ApiKey, wc_api_hash};
+use super::{WooCommerce, notify};
 use crate::common::html::{Lang, escape, page};
 use crate::common::tokens::{random_hex, random_string};
 
@@ -394,8 +394,10 @@ async fn grant(
         "key_permissions": scope,
     });
     let sent = wc
+        .context
         .http
         .post(formatted_url(&params["callback_url"]))
+        .header("user-agent", notify::USER_AGENT)
         .timeout(Duration::from_secs(60))
         .header("content-type", "application/json;charset=UTF-8")
         .body(data.to_string())

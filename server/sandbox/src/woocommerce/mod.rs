@@ -107,7 +107,6 @@ pub struct WooCommerce {
     /// Logged-in browser sessions and grant nonces of the authorize flow (not persisted, like
     /// WordPress cookies that would not survive a restart of this stand-in).
     sessions: Mutex<auth::Sessions>,
-    http: reqwest::Client,
 }
 
 impl WooCommerce {
@@ -120,10 +119,6 @@ impl WooCommerce {
             state: Arc::new(Mutex::new(State::default())),
             limits: Mutex::new((limits, bucket)),
             sessions: Mutex::new(auth::Sessions::default()),
-            http: reqwest::Client::builder()
-                .user_agent(notify::USER_AGENT)
-                .build()
-                .unwrap_or_default(),
         })
     }
 
