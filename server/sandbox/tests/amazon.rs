@@ -257,6 +257,31 @@ async fn consent_token_exchange_refresh_and_grantless() {
 }
 
 #[tokio::test]
+async fn marketplace_participations_name_the_seller_and_marketplace() {
+    let h = Harness::start().await;
+    let c = connect(&h).await;
+    let url = format!("{}/sellers/v1/marketplaceParticipations", h.url("amazon"));
+    let response = get(&h, &c, &url).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["x-amzn-ratelimit-limit"]
+            .to_str()
+            .unwrap(),
+        "0.016"
+    );
+    let body: Value = response.json().await.unwrap();
+    let first = &body["payload"][0];
+    assert_eq!(first["marketplace"]["id"], MARKETPLACE);
+    assert_eq!(first["marketplace"]["name"], "Amazon.de");
+    assert_eq!(first["marketplace"]["countryCode"], "DE");
+    assert_eq!(first["participation"]["isParticipating"], true);
+    assert!(!first["storeName"].as_str().unwrap().is_empty(), "{body}");
+    let anonymous = h.http.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), 403);
+    assert_eq!(first_error(anonymous).await["code"], "Unauthorized");
+}
+
+#[tokio::test]
 async fn authorization_failures_answer_as_seller_central_and_lwa() {
     let h = Harness::start().await;
     let base = h.url("amazon");

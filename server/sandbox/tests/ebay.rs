@@ -1083,3 +1083,54 @@ async fn snapshot_and_restore_round_trip() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn identity_user_answers_the_token_owner() {
+    let h = Harness::start().await;
+    let scopes =
+        format!("{SCOPES} https://api.ebay.com/oauth/api_scope/commerce.identity.readonly");
+    let url = format!("{}/oauth2/authorize", h.url("ebay"));
+    let agreed = h
+        .http
+        .post(&url)
+        .form(&[
+            ("client_id", CLIENT),
+            ("redirect_uri", RU_NAME),
+            ("response_type", "code"),
+            ("scope", scopes.as_str()),
+            ("state", "id-1"),
+            ("username", "sandbox_seller"),
+            ("decision", "agree"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let query = query_of(&location(&agreed));
+    let (status, body) = token_call(
+        &h,
+        &basic(CLIENT, SECRET),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &query["code"]),
+            ("redirect_uri", RU_NAME),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let with_identity = Api {
+        h: &h,
+        token: body["access_token"].as_str().unwrap().to_owned(),
+    };
+    let (s, user) = with_identity.get("/commerce/identity/v1/user/").await;
+    assert_eq!(s, 200, "{user}");
+    assert_eq!(user["userId"], "sandbox-user-1");
+    assert_eq!(user["username"], "sandbox_seller");
+    // Without the identity scope, or with an application token: refused.
+    let without = api(&h).await;
+    assert_eq!(without.get("/commerce/identity/v1/user/").await.0, 403);
+    let app = Api {
+        h: &h,
+        token: app_token(&h).await,
+    };
+    assert_eq!(app.get("/commerce/identity/v1/user/").await.0, 403);
+}

@@ -170,6 +170,9 @@ async fn signed_requests_pass_and_every_auth_failure_is_401() {
         json!({ "offset": 0, "limit": 5, "total": 0 })
     );
     assert!(body["data"].as_array().unwrap().is_empty());
+    // The seller's storefronts: a signed read that proves the keys.
+    let (status, body) = call(&h, "GET", "/v2/info/storefront", None).await;
+    assert_eq!((status, body["data"].clone()), (200, json!(["de"])));
 
     // A signature over the URI without its query does not pass.
     let url = format!("{}/v2/units", h.url("kaufland"));

@@ -837,6 +837,42 @@ async fn injected_faults_show_in_shopify_shapes() {
 }
 
 #[tokio::test]
+async fn the_app_uninstalls_itself_through_api_permissions() {
+    let h = Harness::start().await;
+    let (token, refresh) = connect(&h).await;
+    subscribe(&h, &token, "ORDERS_CREATE", "/hooks/uninstall").await;
+    let url = shop_url(&h, "/admin/api_permissions/current.json");
+    let refused = h
+        .http
+        .delete(&url)
+        .header("X-Shopify-Access-Token", "shpat_wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let response = h
+        .http
+        .delete(&url)
+        .header("X-Shopify-Access-Token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
+    // The tokens are revoked and the subscriptions gone.
+    let call = gql_raw(&h, &token, "{ shop { name } }", json!({})).await;
+    assert_eq!(call.status(), 401);
+    let renewed = token_call(
+        &h,
+        json!({ "client_id": "shopify-client-id", "client_secret": SECRET,
+                "grant_type": "refresh_token", "refresh_token": refresh }),
+    )
+    .await;
+    assert_eq!(renewed.status(), 400);
+    assert_eq!(h.state("shopify").await["webhooks"], json!([]));
+}
+
+#[tokio::test]
 async fn snapshot_and_restore_round_trip() {
     let h = Harness::start().await;
     let (token, _) = connect(&h).await;

@@ -118,6 +118,7 @@ const PLANS: &[(&str, f64, f64)] = &[
     ("getOrderV0", 0.5, 30.0),
     ("getOrderItems", 0.5, 30.0),
     ("confirmShipment", 2.0, 10.0),
+    ("getMarketplaceParticipations", 0.016, 15.0),
 ];
 
 /// The rate-limit settings: on or off, a factor on every rate (tests speed refills up), and
@@ -218,6 +219,9 @@ fn operation(method: &Method, path: &str) -> Option<&'static str> {
             Method::DELETE => Some("deleteListingsItem"),
             _ => None,
         },
+        (&Method::GET, ["sellers", "v1", "marketplaceParticipations"]) => {
+            Some("getMarketplaceParticipations")
+        }
         (&Method::GET, ["orders", "2026-01-01", "orders"]) => Some("searchOrders"),
         (&Method::GET, ["orders", "2026-01-01", "orders", _]) => Some("getOrder"),
         (&Method::GET, ["orders", "v0", "orders"]) => Some("getOrders"),

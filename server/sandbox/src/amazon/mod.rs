@@ -1,7 +1,8 @@
 //! The Amazon Selling Partner API sandbox: Login with Amazon (LWA) authorization through a
-//! Seller Central consent page, Listings Items 2021-08-01, Orders v2026-01-01 and v0 (with v0's
-//! shipment confirmation), per-operation token-bucket rate limits, and ORDER_CHANGE
-//! notifications on an SQS-like local queue.
+//! Seller Central consent page, Listings Items 2021-08-01, Sellers v1 (marketplace
+//! participations), Orders v2026-01-01 and v0 (with v0's shipment confirmation),
+//! per-operation token-bucket rate limits, and ORDER_CHANGE notifications on an SQS-like local
+//! queue.
 //!
 //! Amazon's hosts all map onto this sandbox's base URL (`{base}`, e.g.
 //! `http://127.0.0.1:3000/sandbox/amazon`):
@@ -12,6 +13,7 @@
 //! | `https://api.amazon.com/auth/o2/token`                          | `{base}/auth/o2/token`          |
 //! | `https://sellingpartnerapi-eu.amazon.com/listings/2021-08-01/…` | `{base}/listings/2021-08-01/…`  |
 //! | `https://sellingpartnerapi-eu.amazon.com/orders/…`              | `{base}/orders/…`               |
+//! | `https://sellingpartnerapi-eu.amazon.com/sellers/v1/…`          | `{base}/sellers/v1/…`           |
 //! | an Amazon SQS queue (notification destination)                  | `{base}/_sandbox/queue`         |
 //!
 //! The app registration: `client_id`/`client_secret` are the LWA credentials,
@@ -37,6 +39,7 @@ mod auth;
 mod listings;
 mod notify;
 mod orders;
+mod sellers;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -167,6 +170,10 @@ impl Amazon {
                     .patch(listings::patch_item)
                     .get(listings::get_item)
                     .delete(listings::delete_item),
+            )
+            .route(
+                "/sellers/v1/marketplaceParticipations",
+                get(sellers::marketplace_participations),
             )
             .route("/orders/2026-01-01/orders", get(orders::search_orders))
             .route(

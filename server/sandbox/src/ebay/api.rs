@@ -9,13 +9,14 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Ebay, fulfillment, inventory, notify};
+use super::{Ebay, fulfillment, identity, inventory, notify};
 
 pub fn routes() -> Router<Arc<Ebay>> {
     Router::new()
         .merge(inventory::routes())
         .merge(fulfillment::routes())
         .merge(notify::routes())
+        .merge(identity::routes())
         .route("/developer/analytics/v1_beta/rate_limit/", get(rate_limits))
         .route("/developer/analytics/v1_beta/rate_limit", get(rate_limits))
 }

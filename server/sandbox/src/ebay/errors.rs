@@ -14,6 +14,7 @@ pub enum Api {
     Fulfillment,
     Notification,
     Analytics,
+    Identity,
 }
 
 impl Api {
@@ -26,6 +27,8 @@ impl Api {
             Some(Self::Notification)
         } else if path.starts_with("/developer/analytics/") {
             Some(Self::Analytics)
+        } else if path.starts_with("/commerce/identity/") {
+            Some(Self::Identity)
         } else {
             None
         }
@@ -37,6 +40,7 @@ impl Api {
             Self::Fulfillment => "API_FULFILLMENT",
             Self::Notification => "API_NOTIFICATION",
             Self::Analytics => "API_ANALYTICS",
+            Self::Identity => "API_IDENTITY",
         }
     }
 
@@ -47,6 +51,7 @@ impl Api {
             Self::Fulfillment => 30500,
             Self::Notification => 195000,
             Self::Analytics => 50000,
+            Self::Identity => 40000,
         }
     }
 
@@ -56,7 +61,7 @@ impl Api {
             Self::Inventory => Some("inventory"),
             Self::Fulfillment => Some("fulfillment"),
             Self::Notification => Some("notification"),
-            Self::Analytics => None,
+            Self::Analytics | Self::Identity => None,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! - `https://api.ebay.com/sell/fulfillment/v1/…` → `{base}/sell/fulfillment/v1/…`
 //! - `https://api.ebay.com/commerce/notification/v1/…` → `{base}/commerce/notification/v1/…`
 //! - `https://api.ebay.com/developer/analytics/v1_beta/…` → `{base}/developer/analytics/v1_beta/…`
+//! - `https://apiz.ebay.com/commerce/identity/v1/user/` → `{base}/commerce/identity/v1/user/`
 //!
 //! The app's RuName (`app.extra["ru_name"]`) stands for its "auth accepted URL", which is
 //! `app.redirect_uris[0]`; `app.redirect_uris[1]`, when registered, is the "auth declined URL".
@@ -19,6 +20,7 @@ mod api;
 mod auth;
 mod errors;
 mod fulfillment;
+mod identity;
 mod inventory;
 mod notify;
 mod offers;
@@ -253,6 +255,8 @@ impl Ebay {
 #[derive(Debug, Clone)]
 struct Caller {
     user: bool,
+    /// The username the token acts for (`application` for application tokens).
+    subject: String,
     scopes: Vec<String>,
 }
 
@@ -299,6 +303,7 @@ async fn guard(AxState(ebay): AxState<Arc<Ebay>>, mut request: Request, next: Ne
         match state.tokens.check_access(token.trim(), ebay.now()) {
             Ok(access) => Caller {
                 user: access.subject != auth::APP_SUBJECT,
+                subject: access.subject.clone(),
                 scopes: access.scopes.clone(),
             },
             Err(_) => return errors::invalid_token(),
@@ -316,6 +321,7 @@ async fn guard(AxState(ebay): AxState<Arc<Ebay>>, mut request: Request, next: Ne
                 && (caller.has_scope("sell.fulfillment")
                     || (read && caller.has_scope("sell.fulfillment.readonly")))
         }
+        Api::Identity => caller.user && caller.has_scope("commerce.identity.readonly"),
         Api::Notification | Api::Analytics => true,
     };
     if !allowed {

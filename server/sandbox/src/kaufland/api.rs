@@ -125,6 +125,17 @@ pub async fn ping() -> Json<Value> {
     Json(json!({ "message": "pong" }))
 }
 
+/// `GET /v2/info/storefront`: the storefronts the seller has created in the seller portal
+/// (signed like every call, so it proves the keys). The sandbox seller has the German one, plus
+/// every storefront it has units in.
+pub async fn storefronts(State(k): State<Arc<Kaufland>>) -> Json<Value> {
+    let mut storefronts = vec!["de".to_owned()];
+    storefronts.extend(lock(&k.state).units.values().map(|u| u.storefront.clone()));
+    storefronts.sort();
+    storefronts.dedup();
+    Json(json!({ "data": storefronts }))
+}
+
 pub async fn carriers() -> Json<Value> {
     let data: Vec<Value> = CARRIERS
         .iter()

@@ -9,7 +9,8 @@
 //!
 //! Endpoints: product data (`/v2/product-data`), units (offers, `/v2/units`), orders and order
 //! units (`/v2/orders`, `/v2/order-units`, with `send` and `cancel`), push notification
-//! subscriptions (`/v2/subscriptions`), carriers and `status/ping`. Lists answer
+//! subscriptions (`/v2/subscriptions`), carriers, the seller's storefronts (`info/storefront`)
+//! and `status/ping`. Lists answer
 //! `{data, pagination:{offset, limit, total}}`, single resources `{data}`, prices are integer
 //! cents and times ISO 8601. Rate limit: 111 requests per second per key pair, 429 without
 //! headers.
@@ -235,6 +236,7 @@ impl Kaufland {
         let v2 = Router::new()
             .route("/v2/status/ping", get(api::ping))
             .route("/v2/carriers", get(api::carriers))
+            .route("/v2/info/storefront", get(api::storefronts))
             .route("/v2/product-data", put(api::put_product_data))
             .route("/v2/product-data/{ean}", get(api::get_product_data))
             .route("/v2/units", post(api::create_unit).get(api::list_units))

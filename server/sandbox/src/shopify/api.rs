@@ -203,6 +203,38 @@ pub async fn graphql(
     with_version(Json(body).into_response(), &version)
 }
 
+/// `DELETE {shop}/admin/api_permissions/current.json`: the app uninstalls itself from the shop.
+/// Every token of the app for that shop is revoked and its webhook subscriptions are removed;
+/// Shopify answers 200 with `{}`.
+pub async fn revoke_permissions(
+    State(sandbox): State<Arc<Shopify>>,
+    Path(shop): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !valid_shop(&shop) {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "errors": "Not Found" })),
+        )
+            .into_response();
+    }
+    let token = headers
+        .get("x-shopify-access-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let now = sandbox.now();
+    let mut state = sandbox.lock();
+    match state.tokens.check_access(token, now) {
+        Ok(access) if access.subject == shop => {}
+        _ => return unauthorized(),
+    }
+    state.tokens.revoke_subject(&shop);
+    if let Some(shop) = state.shop_mut(&shop) {
+        shop.webhooks.clear();
+    }
+    Json(json!({})).into_response()
+}
+
 fn with_version(mut response: Response, version: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(version) {
         response

@@ -7,6 +7,8 @@
 //! - `https://{shop}.myshopify.com/admin/oauth/authorize` → `{base}/{shop}.myshopify.com/admin/oauth/authorize`
 //! - `https://{shop}.myshopify.com/admin/oauth/access_token` → `{base}/{shop}.myshopify.com/admin/oauth/access_token`
 //! - `https://{shop}.myshopify.com/admin/api/{version}/graphql.json` → `{base}/{shop}.myshopify.com/admin/api/{version}/graphql.json`
+//! - `https://{shop}.myshopify.com/admin/api_permissions/current.json` (DELETE: the app uninstalls
+//!   itself) → `{base}/{shop}.myshopify.com/admin/api_permissions/current.json`
 //! - `https://admin.shopify.com/store/{name}/apps` (where a cancelled install lands) →
 //!   `{base}/{shop}.myshopify.com/admin/apps`
 //!
@@ -16,11 +18,17 @@
 mod api;
 mod auth;
 mod cost;
+mod fulfillment;
 mod graphql;
+mod inventory;
 mod model;
 mod mutations;
 mod notify;
+mod objects;
 mod page;
+mod paging;
+mod product_set;
+mod search;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -201,6 +209,10 @@ impl Shopify {
             .route(
                 "/{shop}/admin/api/{version}/graphql.json",
                 post(api::graphql),
+            )
+            .route(
+                "/{shop}/admin/api_permissions/current.json",
+                axum::routing::delete(api::revoke_permissions),
             )
             .route_layer(axum::middleware::from_fn_with_state(
                 self.clone(),
