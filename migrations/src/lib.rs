@@ -17,6 +17,7 @@ mod m20261205_000008_create_catalog;
 mod m20261205_000009_create_price_rules;
 mod m20261205_000010_create_media;
 mod m20261205_000011_create_catalog_imports;
+mod m20261205_000012_create_channel_connections;
 
 /// Every migration of the product, oldest first.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000009_create_price_rules::Migration),
             Box::new(m20261205_000010_create_media::Migration),
             Box::new(m20261205_000011_create_catalog_imports::Migration),
+            Box::new(m20261205_000012_create_channel_connections::Migration),
         ]
     }
 }

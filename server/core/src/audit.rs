@@ -58,6 +58,10 @@ pub enum AuditAction {
     OrganizationRenamed,
     MediaAdded,
     MediaRemoved,
+    ChannelConnected,
+    ChannelReconnected,
+    ChannelDisconnected,
+    ChannelRefreshFailed,
 }
 
 impl AuditAction {
@@ -93,6 +97,10 @@ impl AuditAction {
             Self::OrganizationRenamed => "organization.renamed",
             Self::MediaAdded => "media.added",
             Self::MediaRemoved => "media.removed",
+            Self::ChannelConnected => "channel.connected",
+            Self::ChannelReconnected => "channel.reconnected",
+            Self::ChannelDisconnected => "channel.disconnected",
+            Self::ChannelRefreshFailed => "channel.refresh_failed",
         }
     }
 }

@@ -50,3 +50,14 @@ pub fn client(config: &ChannelsConfig) -> Result<reqwest::Client, ClientError> {
         .build()
         .map_err(|e| ClientError::Build(e.to_string()))
 }
+
+/// Lowercase hex, as most marketplace signatures are written.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}

@@ -9,7 +9,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::collections::BTreeMap;
+
+use shopmarkets_types::Marketplace;
+
 use super::{ConfigError, Vars};
+use crate::secret::Secret;
 
 /// One marketplace endpoint: its variable, the real marketplace's URL, and the sandbox path
 /// standing in for it (relative to the sandboxes' base URL).
@@ -93,6 +98,59 @@ impl SandboxSettings {
     }
 }
 
+/// What ShopMarkets is registered as at a marketplace (its developer console): the client id
+/// and secret, and marketplace-specific names (`application_id` at Amazon, `ru_name` at eBay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCredentials {
+    pub client_id: String,
+    pub client_secret: Secret<String>,
+    pub extra: BTreeMap<&'static str, String>,
+}
+
+impl AppCredentials {
+    pub fn extra(&self, key: &str) -> Option<&str> {
+        self.extra.get(key).map(String::as_str)
+    }
+}
+
+/// One marketplace's app-registration variables: the marketplace, the client id's and the
+/// client secret's variable, and the extra names with their variables.
+pub type AppVars = (
+    Marketplace,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// The variables of every app registration. WooCommerce and Kaufland have none: the
+/// merchant's store or seller account issues the keys.
+pub const APP_VARS: [AppVars; 4] = [
+    (
+        Marketplace::Shopify,
+        "SHOPIFY_CLIENT_ID",
+        "SHOPIFY_CLIENT_SECRET",
+        &[],
+    ),
+    (
+        Marketplace::Amazon,
+        "AMAZON_LWA_CLIENT_ID",
+        "AMAZON_LWA_CLIENT_SECRET",
+        &[("application_id", "AMAZON_APPLICATION_ID")],
+    ),
+    (
+        Marketplace::Ebay,
+        "EBAY_CLIENT_ID",
+        "EBAY_CLIENT_SECRET",
+        &[("ru_name", "EBAY_RU_NAME")],
+    ),
+    (
+        Marketplace::Etsy,
+        "ETSY_KEYSTRING",
+        "ETSY_SHARED_SECRET",
+        &[],
+    ),
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelsConfig {
     /// `Some` when the sandboxes run (development); production never has them.
@@ -102,6 +160,9 @@ pub struct ChannelsConfig {
     /// A PEM file of extra certificate authorities the marketplace client trusts besides the
     /// system's (`EXTRA_CA_CERT`): a corporate proxy, or the sandboxes over HTTPS in tests.
     pub extra_ca_cert: Option<PathBuf>,
+    /// ShopMarkets' app registration per marketplace; a marketplace without one cannot be
+    /// connected (the connections page says so).
+    pub apps: BTreeMap<Marketplace, AppCredentials>,
 }
 
 impl ChannelsConfig {
@@ -192,10 +253,42 @@ impl ChannelsConfig {
             }
             None => sandboxes.as_ref().and_then(SandboxSettings::ca_file),
         };
+        let mut apps = BTreeMap::new();
+        for (marketplace, id_var, secret_var, extras) in APP_VARS {
+            let (Some(client_id), Some(secret)) = (get(id_var), get(secret_var)) else {
+                if get(id_var).is_some() != get(secret_var).is_some() {
+                    let missing = if get(id_var).is_some() {
+                        secret_var
+                    } else {
+                        id_var
+                    };
+                    return Err(ConfigError::Missing {
+                        var: missing_var(missing),
+                    });
+                }
+                continue;
+            };
+            let mut extra = BTreeMap::new();
+            for (key, var) in extras {
+                let value = get(var).ok_or(ConfigError::Missing {
+                    var: missing_var(var),
+                })?;
+                extra.insert(*key, value.to_owned());
+            }
+            apps.insert(
+                marketplace,
+                AppCredentials {
+                    client_id: client_id.to_owned(),
+                    client_secret: Secret::new(secret.to_owned()),
+                    extra,
+                },
+            );
+        }
         Ok(Self {
             sandboxes,
             endpoints,
             extra_ca_cert,
+            apps,
         })
     }
 }
@@ -248,4 +341,26 @@ fn check_endpoint(var: &'static str, value: &str, production: bool) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The `'static` name of an app-registration variable, for error messages.
+fn missing_var(name: &str) -> &'static str {
+    APP_VARS
+        .iter()
+        .flat_map(|(_, id, secret, extras)| {
+            [*id, *secret]
+                .into_iter()
+                .chain(extras.iter().map(|(_, var)| *var))
+        })
+        .find(|var| *var == name)
+        .unwrap_or("CHANNEL_APP")
+}
+
+/// Every app-registration variable, for development secrets.
+pub(super) fn app_vars() -> impl Iterator<Item = &'static str> {
+    APP_VARS.iter().flat_map(|(_, id, secret, extras)| {
+        [*id, *secret]
+            .into_iter()
+            .chain(extras.iter().map(|(_, var)| *var))
+    })
 }

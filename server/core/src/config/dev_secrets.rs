@@ -50,17 +50,30 @@ pub(super) fn fill_missing(
         }
     }
 
-    let missing: Vec<&'static str> = REQUIRED_SECRETS
+    let unset = |vars: &Vars, name: &str| vars.get(name).is_none_or(|v| v.trim().is_empty());
+    let mut missing: Vec<&'static str> = REQUIRED_SECRETS
         .into_iter()
-        .filter(|name| vars.get(*name).is_none_or(|v| v.trim().is_empty()))
+        .filter(|name| unset(vars, name))
         .collect();
+    // With the sandboxes (the development default) ShopMarkets needs an app registration at
+    // each of them; both sides read these.
+    let sandboxes = vars
+        .get("CHANNEL_SANDBOXES")
+        .is_none_or(|v| v.trim() != "off");
+    if sandboxes {
+        missing.extend(super::channels::app_vars().filter(|name| unset(vars, name)));
+    }
     if missing.is_empty() {
         return Ok(None);
     }
 
     let mut lines = String::new();
     for name in &missing {
-        let entry = keys::generate_entry(&format!("dev{}", chrono::Utc::now().format("%Y%m%d")));
+        let entry = if REQUIRED_SECRETS.contains(name) {
+            keys::generate_entry(&format!("dev{}", chrono::Utc::now().format("%Y%m%d")))
+        } else {
+            app_value(name)
+        };
         lines.push_str(&format!("{name}={entry}\n"));
         vars.insert((*name).to_owned(), entry);
     }
@@ -70,6 +83,22 @@ pub(super) fn fill_missing(
         path,
         generated: missing,
     }))
+}
+
+/// A random value shaped like the marketplace's own (ids with their usual prefixes).
+fn app_value(name: &str) -> String {
+    use rand::distr::{Alphanumeric, SampleString as _};
+    let random = |len: usize| Alphanumeric.sample_string(&mut rand::rng(), len);
+    match name {
+        "AMAZON_LWA_CLIENT_ID" => {
+            format!("amzn1.application-oa2-client.{}", random(32).to_lowercase())
+        }
+        "AMAZON_APPLICATION_ID" => format!("amzn1.sp.solution.{}", uuid::Uuid::new_v4()),
+        "EBAY_CLIENT_ID" => format!("ShopMark-ShopMark-SBX-{}", random(9).to_lowercase()),
+        "EBAY_RU_NAME" => format!("ShopMarkets-ShopMark-{}", random(10)),
+        name if name.ends_with("_ID") || name.ends_with("KEYSTRING") => random(24).to_lowercase(),
+        _ => random(40),
+    }
 }
 
 /// Appends to the file, creating it readable by the owner only.
@@ -105,7 +134,11 @@ mod tests {
         let dir = temp_dir().join("data");
         let mut first = Vars::new();
         let notice = fill_missing(&dir, &mut first).unwrap().expect("generated");
-        assert_eq!(notice.generated, REQUIRED_SECRETS.to_vec());
+        assert!(notice.generated.starts_with(&REQUIRED_SECRETS));
+        assert!(
+            notice.generated.contains(&"ETSY_SHARED_SECRET"),
+            "the sandboxes' app registrations are generated too"
+        );
         assert!(notice.to_string().contains("secrets.env"));
         for name in REQUIRED_SECRETS {
             assert!(keys::KeyList::parse(&first[name]).is_ok());
@@ -137,5 +170,14 @@ mod tests {
         assert_eq!(fill_missing(&dir, &mut with_env).unwrap(), None);
         assert_eq!(with_env["ENCRYPTION_KEYS"], own);
         assert_eq!(with_env["SIGNING_KEYS"], vars["SIGNING_KEYS"]);
+    }
+
+    #[test]
+    fn without_sandboxes_no_app_registration_is_invented() {
+        let dir = temp_dir();
+        let mut vars = Vars::from([("CHANNEL_SANDBOXES".to_owned(), "off".to_owned())]);
+        let notice = fill_missing(&dir, &mut vars).unwrap().unwrap();
+        assert_eq!(notice.generated, REQUIRED_SECRETS.to_vec());
+        assert!(!vars.contains_key("SHOPIFY_CLIENT_ID"));
     }
 }

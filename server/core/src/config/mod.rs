@@ -12,7 +12,7 @@ pub mod keys;
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-pub use channels::{ChannelsConfig, SandboxSettings};
+pub use channels::{AppCredentials, ChannelsConfig, SandboxSettings};
 pub use dev_secrets::DevSecretsNotice;
 pub use keys::{Key, KeyList, KeyListError};
 

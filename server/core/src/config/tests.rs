@@ -426,3 +426,40 @@ fn sandbox_settings_and_extra_ca_are_checked() {
         Some("https://api.etsy.com")
     );
 }
+
+#[test]
+fn app_registrations_come_whole_or_not_at_all() {
+    let mut v = production();
+    v.insert("ETSY_KEYSTRING".into(), "etsykeystring".into());
+    v.insert("ETSY_SHARED_SECRET".into(), "etsysecret".into());
+    v.insert("EBAY_CLIENT_ID".into(), "ShopMark-Prod-PRD-1".into());
+    v.insert("EBAY_CLIENT_SECRET".into(), "PRD-secret".into());
+    v.insert("EBAY_RU_NAME".into(), "ShopMarkets-Prod-RuName".into());
+    let config = Config::from_vars(&v).unwrap();
+    let etsy = &config.channels.apps[&shopmarkets_types::Marketplace::Etsy];
+    assert_eq!(etsy.client_id, "etsykeystring");
+    assert_eq!(format!("{:?}", etsy.client_secret), "[redacted]");
+    let ebay = &config.channels.apps[&shopmarkets_types::Marketplace::Ebay];
+    assert_eq!(ebay.extra("ru_name"), Some("ShopMarkets-Prod-RuName"));
+    assert!(
+        !config
+            .channels
+            .apps
+            .contains_key(&shopmarkets_types::Marketplace::Shopify),
+        "a marketplace without registration is simply not connectable"
+    );
+
+    let mut half = production();
+    half.insert("SHOPIFY_CLIENT_ID".into(), "abc".into());
+    assert_eq!(
+        Config::from_vars(&half).unwrap_err().variable(),
+        Some("SHOPIFY_CLIENT_SECRET")
+    );
+    let mut no_ru_name = production();
+    no_ru_name.insert("EBAY_CLIENT_ID".into(), "id".into());
+    no_ru_name.insert("EBAY_CLIENT_SECRET".into(), "secret".into());
+    assert_eq!(
+        Config::from_vars(&no_ru_name).unwrap_err().variable(),
+        Some("EBAY_RU_NAME")
+    );
+}
