@@ -71,6 +71,9 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Re-encrypt every stored marketplace credential under the first key of ENCRYPTION_KEYS,
+    /// so older keys can be removed from the list afterwards.
+    Rotate,
     /// Print a new random key entry `kid:base64` to put in front of a key list.
     Generate {
         /// The key id; defaults to today's date, e.g. k20261204.
@@ -87,6 +90,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Generate { id },
         } => generate_key(id),
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => with_runtime(rotate_keys),
         Command::DemoData {
             email,
             products,
@@ -100,6 +106,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             cert_out,
             state_file,
         } => with_runtime(move |config| {
+            let origin = config.public_url.as_ref().map_or_else(
+                || "http://127.0.0.1:3000".to_owned(),
+                |u| u.as_str().to_owned(),
+            );
+            let apps = crate::sandbox::apps_of(&config, &origin);
             sandbox(
                 config,
                 crate::sandbox::Launch {
@@ -107,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     tls,
                     state_file,
                     cert_file: cert_out,
+                    apps,
                 },
             )
         }),
@@ -237,5 +249,28 @@ async fn sandbox(config: Config, launch: crate::sandbox::Launch) -> anyhow::Resu
         .save(&state_file)
         .with_context(|| format!("saving the sandbox state to {}", state_file.display()))?;
     tracing::info!(file = %state_file.display(), "sandbox state saved");
+    Ok(())
+}
+
+/// Re-encrypts stored credentials under the newest key; fails (exit 1) when any value could
+/// not be decrypted, naming the rows, so an operator never removes a key still in use.
+async fn rotate_keys(config: Config) -> anyhow::Result<()> {
+    let db = db::connect(&config.database_url, 2).await?;
+    let cipher = shopmarkets_core::crypto::Cipher::new(&config.encryption_keys);
+    let report = shopmarkets_core::channels::connections::rotate_keys(&db, &cipher).await?;
+    println!(
+        "checked {} stored credential(s), re-encrypted {} under key '{}'",
+        report.checked,
+        report.reencrypted,
+        config.encryption_keys.current().id()
+    );
+    for failure in &report.failed {
+        eprintln!("  could not re-encrypt: {failure}");
+    }
+    anyhow::ensure!(
+        report.failed.is_empty(),
+        "{} stored credential(s) could not be decrypted; keep the old keys until they are fixed",
+        report.failed.len()
+    );
     Ok(())
 }

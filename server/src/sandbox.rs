@@ -22,6 +22,47 @@ pub struct Launch {
     /// With TLS: where the generated certificate is written, for the app (or any client) to
     /// trust.
     pub cert_file: Option<PathBuf>,
+    /// The app registrations the sandboxes accept.
+    pub apps: Apps,
+}
+
+/// The sandboxes' app registrations from the app's own configuration (generated development
+/// values in `DATA_DIR/secrets.env`), with the app's callback URLs registered as redirect URIs:
+/// both sides agree, as they would after registering the app in each developer console.
+pub fn apps_of(config: &shopmarkets_core::Config, public_origin: &str) -> Apps {
+    use shopmarkets_sandbox::AppRegistration;
+    use shopmarkets_types::Marketplace;
+    let registration = |marketplace: Marketplace| {
+        let callback = format!("{public_origin}/channels/{}/callback", marketplace.code());
+        config
+            .channels
+            .apps
+            .get(&marketplace)
+            .map(|app| AppRegistration {
+                client_id: app.client_id.clone(),
+                client_secret: app.client_secret.expose().clone(),
+                redirect_uris: vec![callback.clone()],
+                extra: app
+                    .extra
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect(),
+            })
+            .unwrap_or_default()
+    };
+    let mut apps = Apps::generated();
+    for (marketplace, slot) in [
+        (Marketplace::Shopify, &mut apps.shopify),
+        (Marketplace::Amazon, &mut apps.amazon),
+        (Marketplace::Ebay, &mut apps.ebay),
+        (Marketplace::Etsy, &mut apps.etsy),
+    ] {
+        let configured = registration(marketplace);
+        if !configured.client_id.is_empty() {
+            *slot = configured;
+        }
+    }
+    apps
 }
 
 /// Binds, restores the saved state and serves the sandboxes in the background. Returns the

@@ -66,6 +66,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 tls: settings.tls,
                 state_file: settings.state_file.clone(),
                 cert_file: settings.ca_file(),
+                apps: crate::sandbox::apps_of(&config, &public_origin(&config, addr)),
             })
             .await
             .context("marketplace sandboxes (CHANNEL_SANDBOXES, SANDBOX_ADDR)")?,
@@ -73,11 +74,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         )),
         None => None,
     };
+    // A broken EXTRA_CA_CERT fails here, with its name, not at the first marketplace call.
+    shopmarkets_core::channels::http::client(&config.channels)
+        .context("marketplace HTTP client (EXTRA_CA_CERT)")?;
     let media = MediaStore::from_config(&config).context("media storage (MEDIA_STORE)")?;
     tracing::info!(store = media.describe(), "product images ready");
     tokio::spawn(sweep_media(db.clone(), media.clone()));
     let state = AppState::new(options, config, db.clone(), rate_limiter).with_media(media);
     let public_url = state.origin();
+    tokio::spawn(refresh_channels(
+        db.clone(),
+        state.services.channels.clone(),
+    ));
     let app = router(state);
     tracing::info!(url = %public_url, "ShopMarkets is running at {public_url}");
 
@@ -97,6 +105,38 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("stopped accepting requests; closing the database");
     db.close().await.ok();
     Ok(())
+}
+
+/// The origin the app will be reached at (`APP_BASE_URL`, else `http://` and the listening
+/// address), for the sandboxes' registered redirect URIs.
+fn public_origin(config: &Config, addr: SocketAddr) -> String {
+    config
+        .public_url
+        .as_ref()
+        .map_or_else(|| format!("http://{addr}"), |url| url.as_str().to_owned())
+}
+
+/// Renews marketplace access before it expires, every minute.
+async fn refresh_channels(db: Db, channels: shopmarkets_core::channels::Channels) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match shopmarkets_core::channels::connections::refresh_due(
+            &db,
+            &channels,
+            chrono::Utc::now(),
+        )
+        .await
+        {
+            Ok(report) if report.refreshed == 0 && report.failed == 0 => {}
+            Ok(report) => tracing::info!(
+                refreshed = report.refreshed,
+                failed = report.failed,
+                "marketplace access renewed"
+            ),
+            Err(err) => tracing::error!(error = %err, "renewing marketplace access failed"),
+        }
+    }
 }
 
 /// Removes expired sessions every ten minutes.

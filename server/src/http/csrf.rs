@@ -17,8 +17,9 @@ use axum::{
 use super::error::ApiError;
 
 /// Paths whose callers authenticate with a header or a signature, not a cookie: the REST API
-/// (bearer tokens) and marketplace webhooks (signed bodies) are not reachable by CSRF.
-const EXEMPT_PREFIXES: [&str; 2] = ["/api/v1/", "/webhooks/"];
+/// (bearer tokens), marketplace webhooks (signed bodies) and the WooCommerce key handover
+/// (matched to a single-use state, server to server) are not reachable by CSRF.
+const EXEMPT_PREFIXES: [&str; 3] = ["/api/v1/", "/webhooks/", "/channels/woo_commerce/keys"];
 
 /// The app's own origin, e.g. `https://app.example.com`.
 #[derive(Debug, Clone)]

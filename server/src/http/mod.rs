@@ -3,6 +3,7 @@
 
 pub mod api_v1;
 pub mod catalog_files;
+pub mod channels;
 pub mod csrf;
 pub mod error;
 pub mod health;
@@ -73,11 +74,14 @@ impl AppState {
             || format!("http://{}", leptos_options.site_addr),
             |url| url.as_str().to_owned(),
         );
+        let channels = shopmarkets_core::channels::Channels::new(&config, &origin)
+            .expect("the marketplace client was validated at start-up");
         Self {
             leptos_options,
             media: media.clone(),
             services: Services {
                 media,
+                channels,
                 db,
                 config: Arc::new(config),
                 rate_limiter,
@@ -123,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::render))
         .route("/media/{*key}", get(media::serve))
+        .merge(channels::router())
         .nest("/api/v1", api_v1::router(&state))
         .route(
             "/api/{*fn_name}",
