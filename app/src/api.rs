@@ -9,6 +9,7 @@ pub mod auth;
 pub mod catalog;
 pub mod catalog_import;
 pub mod catalog_list;
+pub mod connections;
 pub mod media;
 pub mod members;
 pub mod two_factor;

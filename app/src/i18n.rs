@@ -19,6 +19,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod catalog_list;
+pub mod connections;
 pub mod members;
 pub mod security;
 
@@ -120,7 +121,6 @@ pub struct Texts {
     pub system_loading: &'static str,
     pub system_unavailable: &'static str,
     pub not_available_yet: &'static str,
-    pub connections_plan: &'static str,
     pub orders_plan: &'static str,
     pub sync_plan: &'static str,
     pub settings_plan: &'static str,
@@ -155,6 +155,7 @@ pub struct Texts {
     pub api_keys: &'static api_keys::ApiKeysTexts,
     pub catalog_list: &'static catalog_list::CatalogListTexts,
     pub catalog: &'static catalog::CatalogTexts,
+    pub connections: &'static connections::ConnectionsTexts,
     pub security: &'static security::SecurityTexts,
 }
 
@@ -181,7 +182,6 @@ pub static DE: Texts = Texts {
     system_loading: "Wird geladen …",
     system_unavailable: "Der Systemstatus ist gerade nicht abrufbar. Bitte laden Sie die Seite in einigen Sekunden neu.",
     not_available_yet: "Noch nicht verfügbar",
-    connections_plan: "Hier verbinden Sie bald Shopify, WooCommerce, Amazon, eBay, Kaufland und Etsy und sehen den Zustand jeder Verbindung.",
     orders_plan: "Hier laufen bald die Bestellungen aller Kanäle zusammen; jede Bestellung reserviert sofort Bestand.",
     sync_plan: "Hier sehen Sie bald, was an welchen Kanal übertragen wird, was wartet und was fehlgeschlagen ist – mit dem Grund.",
     settings_plan: "Hier verwalten Sie bald Ihr Konto, Ihr Team mit Rollen, Zwei-Faktor-Anmeldung, Sitzungen und API-Schlüssel.",
@@ -216,6 +216,7 @@ pub static DE: Texts = Texts {
     api_keys: &api_keys::DE,
     catalog_list: &catalog_list::DE,
     catalog: &catalog::DE,
+    connections: &connections::DE,
     security: &security::DE,
 };
 
@@ -242,7 +243,6 @@ pub static EN: Texts = Texts {
     system_loading: "Loading …",
     system_unavailable: "The system status cannot be read right now. Please reload the page in a few seconds.",
     not_available_yet: "Not available yet",
-    connections_plan: "This is where you will connect Shopify, WooCommerce, Amazon, eBay, Kaufland and Etsy and see the health of every connection.",
     orders_plan: "Orders from every channel will come together here; each one reserves stock the moment it arrives.",
     sync_plan: "This is where you will see what goes to which channel, what is waiting and what failed – and why.",
     settings_plan: "This is where you will manage your account, your team and roles, two-factor sign-in, sessions and API keys.",
@@ -277,6 +277,7 @@ pub static EN: Texts = Texts {
     api_keys: &api_keys::EN,
     catalog_list: &catalog_list::EN,
     catalog: &catalog::EN,
+    connections: &connections::EN,
     security: &security::EN,
 };
 

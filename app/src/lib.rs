@@ -82,7 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("products") view=pages::products::ProductsPage/>
                     <Route path=path!("products/import") view=pages::catalog_import::CatalogImportPage/>
                     <Route path=path!("products/:id") view=pages::product_editor::ProductEditorPage/>
-                    <Route path=path!("connections") view=|| view! { <PlannedPage section=Section::Connections/> }/>
+                    <Route path=path!("connections") view=pages::connections::ConnectionsPage/>
                     <Route path=path!("orders") view=|| view! { <PlannedPage section=Section::Orders/> }/>
                     <Route path=path!("sync") view=|| view! { <PlannedPage section=Section::Sync/> }/>
                     <Route path=path!("settings") view=|| view! { <PlannedPage section=Section::Settings/> }/>

@@ -32,6 +32,8 @@ pub struct Services {
     pub session_timeouts: Timeouts,
     /// Product images (`MEDIA_STORE`).
     pub media: shopmarkets_core::media::MediaStore,
+    /// The marketplace adapters, their HTTP client and the credential cipher.
+    pub channels: shopmarkets_core::channels::Channels,
 }
 
 /// The services of the current request.

@@ -5,6 +5,7 @@ pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod catalog_import;
+pub mod connections;
 pub mod dashboard;
 pub mod dev_outbox;
 pub mod login;

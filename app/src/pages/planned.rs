@@ -9,7 +9,6 @@ use crate::i18n::{Texts, use_texts};
 /// A section of the navigation whose page is still to come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
-    Connections,
     Orders,
     Sync,
     Settings,
@@ -19,7 +18,6 @@ pub enum Section {
 impl Section {
     fn title(self, t: &Texts) -> &'static str {
         match self {
-            Self::Connections => t.nav_connections,
             Self::Orders => t.nav_orders,
             Self::Sync => t.nav_sync,
             Self::Settings => t.nav_settings,
@@ -29,7 +27,6 @@ impl Section {
 
     fn plan(self, t: &Texts) -> &'static str {
         match self {
-            Self::Connections => t.connections_plan,
             Self::Orders => t.orders_plan,
             Self::Sync => t.sync_plan,
             Self::Settings => t.settings_plan,
