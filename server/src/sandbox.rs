@@ -73,11 +73,9 @@ pub async fn launch(launch: Launch) -> anyhow::Result<Arc<Sandboxes>> {
         .with_context(|| format!("the sandboxes cannot listen on {}", launch.addr))?;
     let scheme = if launch.tls { "https" } else { "http" };
     let base_url = format!("{scheme}://{}", listener.local_addr()?);
-    // Each start registers new app credentials; the channel connections (which hold the
-    // matching ones) take them from the same configuration.
     let sandboxes = Arc::new(Sandboxes::new(SandboxConfig::new(
         &base_url,
-        Apps::generated(),
+        launch.apps.clone(),
     )));
     match sandboxes.load(&launch.state_file) {
         Ok(true) => tracing::info!(file = %launch.state_file.display(), "sandbox state restored"),
