@@ -94,40 +94,6 @@ fn valid_code(code: &str) -> bool {
     (1..=1024).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Sends the `oauth2` crate's requests through our client. LWA's throttling and server errors
-/// are answered here, before the crate tries to read them as OAuth error bodies.
-async fn send(
-    http: reqwest::Client,
-    request: oauth2::HttpRequest,
-) -> Result<oauth2::HttpResponse, ChannelError> {
-    let (parts, body) = request.into_parts();
-    let response = http
-        .request(parts.method, parts.uri.to_string())
-        .headers(parts.headers)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| ChannelError::transport(&e))?;
-    let status = response.status();
-    if status == http::StatusCode::TOO_MANY_REQUESTS {
-        return Err(ChannelError::RateLimited);
-    }
-    if status.is_server_error() {
-        return Err(ChannelError::Unavailable(format!(
-            "Login with Amazon answered {status}"
-        )));
-    }
-    let headers = response.headers().clone();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| ChannelError::transport(&e))?;
-    let mut answer = http::Response::new(bytes.to_vec());
-    *answer.status_mut() = status;
-    *answer.headers_mut() = headers;
-    Ok(answer)
-}
-
 /// Which grant a token request was, for mapping LWA's `invalid_grant`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Grant {
@@ -428,7 +394,9 @@ impl Channel for Amazon {
         let http = env.http.clone();
         let token = client
             .exchange_code(AuthorizationCode::new(code.clone()))
-            .request_async(&move |request| send(http.clone(), request))
+            .request_async(&move |request| {
+                super::oauth::send(http.clone(), request, "Login with Amazon")
+            })
             .await
             .map_err(|e| token_error(e, Grant::Code))?;
         let credentials = credentials_from(
@@ -501,7 +469,9 @@ impl Channel for Amazon {
         let http = env.http.clone();
         let token = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
-            .request_async(&move |request| send(http.clone(), request))
+            .request_async(&move |request| {
+                super::oauth::send(http.clone(), request, "Login with Amazon")
+            })
             .await
             .map_err(|e| token_error(e, Grant::Refresh))?;
         credentials_from(&token, Some(refresh_token), *refresh_expires_at)

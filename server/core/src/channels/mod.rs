@@ -17,6 +17,7 @@ pub mod ebay;
 pub mod etsy;
 pub mod http;
 pub mod kaufland;
+mod oauth;
 pub mod registry;
 pub mod shopify;
 pub mod woocommerce;

@@ -94,40 +94,6 @@ fn token_client(env: &ChannelEnv) -> Result<TokenClient, ChannelError> {
         .set_token_uri(token_url))
 }
 
-/// Sends the `oauth2` crate's requests through our client. Throttling and server errors are
-/// answered here, before the crate tries to read eBay's `{"errors":[…]}` body as an OAuth error.
-async fn send(
-    http: reqwest::Client,
-    request: oauth2::HttpRequest,
-) -> Result<oauth2::HttpResponse, ChannelError> {
-    let (parts, body) = request.into_parts();
-    let response = http
-        .request(parts.method, parts.uri.to_string())
-        .headers(parts.headers)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| ChannelError::transport(&e))?;
-    let status = response.status();
-    if status == http::StatusCode::TOO_MANY_REQUESTS {
-        return Err(ChannelError::RateLimited);
-    }
-    if status.is_server_error() {
-        return Err(ChannelError::Unavailable(format!(
-            "the eBay identity service answered {status}"
-        )));
-    }
-    let headers = response.headers().clone();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| ChannelError::transport(&e))?;
-    let mut answer = http::Response::new(bytes.to_vec());
-    *answer.status_mut() = status;
-    *answer.headers_mut() = headers;
-    Ok(answer)
-}
-
 /// Which grant a token request was, for mapping `invalid_grant`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Grant {
@@ -187,7 +153,9 @@ pub async fn redeem_code(env: &ChannelEnv, code: &str) -> Result<Credentials, Ch
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .add_extra_param("redirect_uri", ru_name(env)?)
-        .request_async(&|request| send(http.clone(), request))
+        .request_async(&|request| {
+            crate::channels::oauth::send(http.clone(), request, "the eBay identity service")
+        })
         .await
         .map_err(|e| token_error(e, Grant::Code))?;
     let access_token = token.access_token().secret().clone();
@@ -241,7 +209,9 @@ pub async fn refresh(
     let token = client
         .exchange_refresh_token(&refresh)
         .add_scopes(SCOPES.iter().map(|s| Scope::new(s.code.to_owned())))
-        .request_async(&|request| send(http.clone(), request))
+        .request_async(&|request| {
+            crate::channels::oauth::send(http.clone(), request, "the eBay identity service")
+        })
         .await
         .map_err(|e| token_error(e, Grant::Refresh))?;
     let access_token = token.access_token().secret().clone();
@@ -271,7 +241,9 @@ pub async fn application_token(
     let token = client
         .exchange_client_credentials()
         .add_scope(Scope::new(APP_SCOPE.to_owned()))
-        .request_async(&|request| send(http.clone(), request))
+        .request_async(&|request| {
+            crate::channels::oauth::send(http.clone(), request, "the eBay identity service")
+        })
         .await
         .map_err(|e| token_error(e, Grant::Application))?;
     let lifetime = token

@@ -28,7 +28,7 @@ use oauth2::{
 use serde_json::Value;
 use shopmarkets_types::Marketplace;
 
-use self::oauth::{credentials_from, oauth_client, send, token_error, user_id_of};
+use self::oauth::{credentials_from, oauth_client, token_error, user_id_of};
 use self::webhooks::{signing_key, verify};
 use super::channel::{
     Authorization, Channel, ChannelEnv, ChannelError, ConnectInput, ConnectKind, Connected,
@@ -259,7 +259,9 @@ impl Channel for Etsy {
         let response = client
             .exchange_code(AuthorizationCode::new(code.clone()))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier))
-            .request_async(&|request| send(env.http.clone(), request))
+            .request_async(&|request| {
+                crate::channels::oauth::send(env.http.clone(), request, "Etsy's token endpoint")
+            })
             .await
             .map_err(|e| token_error(e, false))?;
         let credentials = credentials_from(&response, None, now)?;
@@ -344,7 +346,9 @@ impl Channel for Etsy {
         let token = RefreshToken::new(refresh_token.to_owned());
         let response = client
             .exchange_refresh_token(&token)
-            .request_async(&|request| send(env.http.clone(), request))
+            .request_async(&|request| {
+                crate::channels::oauth::send(env.http.clone(), request, "Etsy's token endpoint")
+            })
             .await
             .map_err(|e| token_error(e, true))?;
         // Etsy rotates: the answer brings a new refresh token (the old one is kept only if the

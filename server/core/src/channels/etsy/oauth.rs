@@ -9,7 +9,7 @@ use oauth2::{
 };
 use shopmarkets_types::Marketplace;
 
-use super::{endpoint, etsy_message};
+use super::endpoint;
 use crate::channels::channel::{ChannelEnv, ChannelError};
 use crate::channels::credentials::Credentials;
 
@@ -44,65 +44,13 @@ pub(super) fn oauth_client(env: &ChannelEnv) -> Result<OAuthClient, ChannelError
         .set_auth_type(AuthType::RequestBody))
 }
 
-/// A failed token call as the oauth2 crate carries it: already a [`ChannelError`].
-#[derive(Debug)]
-pub(super) struct HttpFailure(ChannelError);
-
-impl std::fmt::Display for HttpFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for HttpFailure {}
-
-/// The oauth2 crate's HTTP client: our marketplace client (reqwest). Throttling and server
-/// errors are reported here, with their status, before the crate reads the body as an OAuth
-/// error. Used as `|request| send(env.http.clone(), request)`.
-pub(super) async fn send(
-    http: reqwest::Client,
-    request: oauth2::HttpRequest,
-) -> Result<oauth2::HttpResponse, HttpFailure> {
-    let (parts, body) = request.into_parts();
-    let response = http
-        .request(parts.method, parts.uri.to_string())
-        .headers(parts.headers)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| HttpFailure(ChannelError::transport(&e)))?;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| HttpFailure(ChannelError::transport(&e)))?;
-    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        return Err(HttpFailure(ChannelError::RateLimited));
-    }
-    if status.is_server_error() {
-        return Err(HttpFailure(ChannelError::Unavailable(format!(
-            "HTTP {}: {}",
-            status.as_u16(),
-            etsy_message(&bytes)
-        ))));
-    }
-    let mut built = http::Response::builder().status(status);
-    if let Some(map) = built.headers_mut() {
-        *map = headers;
-    }
-    built
-        .body(bytes.to_vec())
-        .map_err(|e| HttpFailure(ChannelError::Protocol(e.to_string())))
-}
-
 /// Maps a failed token request. `refreshing`: a refused grant means "connect again".
 pub(super) fn token_error(
-    error: RequestTokenError<HttpFailure, BasicErrorResponse>,
+    error: RequestTokenError<ChannelError, BasicErrorResponse>,
     refreshing: bool,
 ) -> ChannelError {
     match error {
-        RequestTokenError::Request(HttpFailure(error)) => error,
+        RequestTokenError::Request(error) => error,
         RequestTokenError::ServerResponse(response) => {
             let text: String = response
                 .error_description()
