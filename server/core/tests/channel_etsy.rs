@@ -11,63 +11,24 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use hmac::{Hmac, Mac as _};
 use reqwest::Method;
-use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use shopmarkets_core::channels::Channel as _;
 use shopmarkets_core::channels::ChannelError;
 use shopmarkets_core::channels::channel::ConnectInput;
 use shopmarkets_core::channels::connections::{self, ConnectionView, Status};
-use shopmarkets_core::channels::credentials::{ConnectionSecrets, Credentials};
+use shopmarkets_core::channels::credentials::Credentials;
 use shopmarkets_core::channels::etsy::Etsy;
 use shopmarkets_core::db::Db;
-use shopmarkets_core::entity::{audit_event, channel_connection, channel_event};
+use shopmarkets_core::entity::{audit_event, channel_event};
 use shopmarkets_core::secret::Secret;
 use shopmarkets_types::Marketplace;
+use support::forms::parse_form;
 use support::*;
 use uuid::Uuid;
 
 const ETSY: Marketplace = Marketplace::Etsy;
-
-/// The consent page's form, as a browser would submit it.
-struct ConsentForm {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The value of `name="…"` inside one tag.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-/// Reads the `<form method="post">` of the consent page: its action and every input with a
-/// name (hidden fields and the login field, with their values).
-fn consent_form(html: &str) -> ConsentForm {
-    let form_start = html.find("<form").expect("a form on the consent page");
-    let form_end = html[form_start..].find("</form>").unwrap() + form_start;
-    let form = &html[form_start..form_end];
-    let open = &form[..form.find('>').unwrap()];
-    assert_eq!(attribute(open, "method").as_deref(), Some("post"), "{open}");
-    let action = attribute(open, "action").expect("a form action");
-    let mut fields = Vec::new();
-    for piece in form.split("<input").skip(1) {
-        let tag = &piece[..piece.find('>').unwrap()];
-        if let Some(name) = attribute(tag, "name") {
-            fields.push((name, attribute(tag, "value").unwrap_or_default()));
-        }
-    }
-    ConsentForm { action, fields }
-}
 
 /// Starts a flow and walks the consent page; `decision` is the button pressed. Returns the
 /// Location the consent answer redirects to (our callback) and the authorize URL.
@@ -88,7 +49,7 @@ async fn consent(w: &World, decision: &str) -> (String, String) {
     assert_eq!(page.status(), 200, "{url}");
     let html = page.text().await.unwrap();
     assert!(html.contains("listings_w"), "{html}");
-    let form = consent_form(&html);
+    let form = parse_form(&html);
     let mut fields = form.fields.clone();
     fields.push(("decision".into(), decision.into()));
     let answer = w
@@ -106,48 +67,6 @@ async fn consent(w: &World, decision: &str) -> (String, String) {
 async fn connect(w: &World) -> ConnectionView {
     let (callback, _) = consent(w, "allow").await;
     w.finish(ETSY, &callback).await.unwrap()
-}
-
-async fn model(w: &World, id: Uuid) -> channel_connection::Model {
-    channel_connection::Entity::find_by_id(id)
-        .one(&w.db)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-/// The decrypted secrets of a connection (tests only: the app never shows them).
-async fn secrets(w: &World, id: Uuid) -> ConnectionSecrets {
-    let stored = model(w, id).await.secrets.expect("stored credentials");
-    let plain = w
-        .channels
-        .cipher()
-        .decrypt(&stored, &format!("channel_connection:{id}"))
-        .unwrap();
-    serde_json::from_slice(plain.expose()).unwrap()
-}
-
-async fn audit_count(w: &World, action: &str) -> u64 {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(action))
-        .count(&w.db)
-        .await
-        .unwrap()
-}
-
-async fn connection_count(w: &World) -> u64 {
-    channel_connection::Entity::find()
-        .count(&w.db)
-        .await
-        .unwrap()
-}
-
-async fn events(w: &World, id: Uuid) -> Vec<channel_event::Model> {
-    channel_event::Entity::find()
-        .filter(channel_event::Column::ConnectionId.eq(id))
-        .all(&w.db)
-        .await
-        .unwrap()
 }
 
 /// A direct call of the sandbox token endpoint (to see what it thinks of a token).
@@ -220,7 +139,7 @@ async fn full_connect_flow(db: Db) {
 
     // Stored encrypted: the row holds no token; decrypted it holds Etsy's `<user_id>.` tokens
     // and the whsec_ secret of the subscription.
-    let row = model(&w, view.id).await;
+    let row = row(&w, view.id).await;
     let secrets = secrets(&w, view.id).await;
     let access = secrets.credentials.access_token().unwrap().to_owned();
     let refresh = secrets.credentials.refresh_token().unwrap().to_owned();
@@ -332,10 +251,10 @@ async fn reused_state_stores_nothing_new(db: Db) {
     let w = World::start(db).await;
     let (callback, _) = consent(&w, "allow").await;
     let first = w.finish(ETSY, &callback).await.unwrap();
-    let before = model(&w, first.id).await;
+    let before = row(&w, first.id).await;
     assert_channel_error(w.finish(ETSY, &callback).await, "reused");
     assert_eq!(connection_count(&w).await, 1);
-    let after = model(&w, first.id).await;
+    let after = row(&w, first.id).await;
     assert_eq!(before.version, after.version);
     assert_eq!(before.secrets, after.secrets);
     assert_eq!(audit_count(&w, "channel.connected").await, 1);
@@ -372,7 +291,7 @@ async fn reused_code_is_refused(db: Db) {
     let w = World::start(db).await;
     let (callback_a, _) = consent(&w, "allow").await;
     let first = w.finish(ETSY, &callback_a).await.unwrap();
-    let before = model(&w, first.id).await;
+    let before = row(&w, first.id).await;
     // A second flow brings back the code already redeemed (a replayed code).
     let (callback_b, _) = consent(&w, "allow").await;
     let result = w.finish(ETSY, &mix(&callback_b, &callback_a)).await;
@@ -383,7 +302,7 @@ async fn reused_code_is_refused(db: Db) {
         other => panic!("expected the reused code to be refused, got {other:?}"),
     }
     assert_eq!(connection_count(&w).await, 1);
-    assert_eq!(model(&w, first.id).await.secrets, before.secrets);
+    assert_eq!(row(&w, first.id).await.secrets, before.secrets);
 }
 
 async fn expired_code_is_refused(db: Db) {
@@ -699,7 +618,7 @@ async fn disconnect_removes_the_webhook_and_the_credentials(db: Db) {
     assert!(gone.disconnected_at.is_some());
     let state = w.sandbox_state("etsy").await;
     assert_eq!(state["webhooks"], json!([]), "{state}");
-    let row = model(&w, view.id).await;
+    let row = row(&w, view.id).await;
     assert_eq!(row.secrets, None);
     assert_eq!(row.webhook_ids, "[]");
     let listed = connections::list(&w.db, &w.scope).await.unwrap();
@@ -1009,6 +928,29 @@ async fn another_organization_sees_nothing(db: Db) {
     );
 }
 
+/// Two workers refresh one connection from the same snapshot: the second's refresh token was
+/// rotated away by the first, and that refusal must not send a working connection to "needs
+/// reconnect".
+async fn a_concurrent_refresh_does_not_break_the_connection(db: Db) {
+    let w = World::start(db).await;
+    let connection = connect(&w).await;
+    let snapshot = row(&w, connection.id).await;
+    let first = connections::refresh_one(&w.db, &w.channels, snapshot.clone(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(first.version, snapshot.version + 1);
+    let second = connections::refresh_one(&w.db, &w.channels, snapshot, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(second.status, "active", "{:?}", second.last_error);
+    assert_eq!(second.last_error, None);
+    let view =
+        connections::test_connection(&w.db, &w.channels, &w.scope, connection.id, Utc::now())
+            .await
+            .unwrap();
+    assert_eq!(view.status, Status::Active);
+}
+
 shopmarkets_core::db_tests!(
     full_connect_flow,
     callback_in_another_session_or_unknown_state,
@@ -1027,4 +969,5 @@ shopmarkets_core::db_tests!(
     order_paid_is_stored_once,
     forged_notifications_are_refused,
     another_organization_sees_nothing,
+    a_concurrent_refresh_does_not_break_the_connection,
 );

@@ -191,6 +191,15 @@ pub async fn refresh_one(
             }
         }
         Err(error) => {
+            // Another worker may have refreshed first with the same (now rotated) refresh
+            // token: then this refusal says nothing about the connection.
+            let current = channel_connection::Entity::find_by_id(model.id)
+                .one(db)
+                .await?
+                .ok_or(AccessError::NotFound)?;
+            if current.version != model.version {
+                return Ok(current);
+            }
             tracing::warn!(connection = %model.id, marketplace = %model.marketplace, reason = error.code(), "refreshing a connection failed");
             record_outcome(db, channels, model.clone(), Some(error), now).await?;
         }
