@@ -13,10 +13,10 @@ use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilt
 use serde_json::{Value, json};
 use shopmarkets_core::channels::channel::ConnectInput;
 use shopmarkets_core::channels::connections::{self, ConnectionView, Status};
-use shopmarkets_core::channels::credentials::{ConnectionSecrets, Credentials};
 use shopmarkets_core::db::Db;
-use shopmarkets_core::entity::{audit_event, channel_connection, channel_event};
+use shopmarkets_core::entity::{audit_event, channel_event};
 use shopmarkets_types::Marketplace;
+use support::forms::parse_form;
 use support::*;
 use uuid::Uuid;
 
@@ -37,57 +37,6 @@ async fn start(w: &World) -> String {
     )
     .await
     .unwrap()
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The value of `name="…"` inside one tag.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-/// The consent form as a browser sees it: its action, its hidden fields, and the values of
-/// its `decision` buttons.
-struct ConsentForm {
-    action: String,
-    fields: Vec<(String, String)>,
-    buttons: Vec<String>,
-}
-
-fn parse_form(html: &str) -> ConsentForm {
-    let form_start = html.find("<form").expect("a form on the consent page");
-    let form_end = html[form_start..].find("</form>").unwrap() + form_start;
-    let form = &html[form_start..form_end];
-    let open_tag = &form[..form.find('>').unwrap()];
-    assert_eq!(attribute(open_tag, "method").as_deref(), Some("post"));
-    let action = attribute(open_tag, "action").expect("a form action");
-    let mut fields = Vec::new();
-    let mut buttons = Vec::new();
-    for (start, _) in form.match_indices('<') {
-        let tag = &form[start..start + form[start..].find('>').unwrap()];
-        if tag.starts_with("<input") && attribute(tag, "type").as_deref() == Some("hidden") {
-            fields.push((
-                attribute(tag, "name").unwrap(),
-                attribute(tag, "value").unwrap(),
-            ));
-        }
-        if tag.starts_with("<button") && attribute(tag, "name").as_deref() == Some("decision") {
-            buttons.push(attribute(tag, "value").unwrap());
-        }
-    }
-    ConsentForm {
-        action,
-        fields,
-        buttons,
-    }
 }
 
 /// Opens the consent page and presses `decision` (`confirm` or `cancel`) as a browser
@@ -135,61 +84,6 @@ async fn connect(w: &World) -> ConnectionView {
     let url = start(w).await;
     let callback = approve(w, &url).await;
     w.finish(Marketplace::Amazon, &callback).await.unwrap()
-}
-
-/// The callback URL with one query parameter replaced.
-fn with_param(url: &str, name: &str, value: &str) -> String {
-    let (base, _) = url.split_once('?').unwrap();
-    let mut query = query_of(url);
-    query.insert(name.to_owned(), value.to_owned());
-    format!("{base}?{}", serde_urlencoded::to_string(&query).unwrap())
-}
-
-async fn row(db: &Db, id: Uuid) -> channel_connection::Model {
-    channel_connection::Entity::find_by_id(id)
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-/// The decrypted secrets of a connection, as the adapters see them.
-async fn secrets(w: &World, id: Uuid) -> ConnectionSecrets {
-    let model = row(&w.db, id).await;
-    let sealed = model.secrets.expect("stored secrets");
-    let plain = w
-        .channels
-        .cipher()
-        .decrypt(&sealed, &format!("channel_connection:{id}"))
-        .unwrap();
-    serde_json::from_slice(plain.expose()).unwrap()
-}
-
-fn tokens(secrets: &ConnectionSecrets) -> (String, String) {
-    match &secrets.credentials {
-        Credentials::OAuth {
-            access_token,
-            refresh_token,
-            ..
-        } => (access_token.clone(), refresh_token.clone().unwrap()),
-        other => panic!("expected OAuth credentials, got {other:?}"),
-    }
-}
-
-async fn audit_count(db: &Db, action: &str) -> u64 {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(action))
-        .count(db)
-        .await
-        .unwrap()
-}
-
-async fn connection_count(db: &Db) -> u64 {
-    channel_connection::Entity::find().count(db).await.unwrap()
-}
-
-fn error_code(view: &ConnectionView) -> Option<&str> {
-    view.last_error.as_ref().map(|(code, _)| code.as_str())
 }
 
 async fn connect_flow_end_to_end(db: Db) {
@@ -242,7 +136,7 @@ async fn connect_flow_end_to_end(db: Db) {
     assert_eq!(listed[0].id, view.id);
 
     // The tokens are stored encrypted, and are LWA's.
-    let model = row(&w.db, view.id).await;
+    let model = row(&w, view.id).await;
     let sealed = model.secrets.clone().unwrap();
     assert!(
         !sealed.contains("Atz"),
@@ -260,7 +154,7 @@ async fn connect_flow_end_to_end(db: Db) {
         .unwrap();
     assert_eq!(tested.status, Status::Active);
     assert!(tested.last_error.is_none(), "{:?}", tested.last_error);
-    assert_eq!(audit_count(&w.db, "channel.connected").await, 1);
+    assert_eq!(audit_count(&w, "channel.connected").await, 1);
 
     // The account name and the check came from the Sellers API, with the access token.
     let sandbox = w.sandbox_state(SANDBOX).await;
@@ -308,15 +202,15 @@ async fn state_must_match_and_is_single_use(db: Db) {
         w.finish(Marketplace::Amazon, &missing).await,
         "unknown_state",
     );
-    assert_eq!(connection_count(&w.db).await, 0);
+    assert_eq!(connection_count(&w).await, 0);
 
     let view = w.finish(Marketplace::Amazon, &callback).await.unwrap();
     assert_eq!(view.status, Status::Active);
     // The same callback again (a reload, a replay): nothing new is stored.
     assert_channel_error(w.finish(Marketplace::Amazon, &callback).await, "reused");
-    assert_eq!(connection_count(&w.db).await, 1);
-    assert_eq!(audit_count(&w.db, "channel.connected").await, 1);
-    assert_eq!(audit_count(&w.db, "channel.reconnected").await, 0);
+    assert_eq!(connection_count(&w).await, 1);
+    assert_eq!(audit_count(&w, "channel.connected").await, 1);
+    assert_eq!(audit_count(&w, "channel.reconnected").await, 0);
 }
 
 /// `spapi_oauth_code` is valid five minutes: LWA's `invalid_grant` is invalid credentials
@@ -337,7 +231,7 @@ async fn expired_code_is_refused(db: Db) {
         assert!(error.to_string().contains("code"), "{error}");
     }
     assert_channel_error(result, "invalid_credentials");
-    assert_eq!(connection_count(&w.db).await, 0);
+    assert_eq!(connection_count(&w).await, 0);
 }
 
 /// A code already exchanged, brought back by a second flow: LWA refuses it.
@@ -359,8 +253,8 @@ async fn reused_code_is_refused(db: Db) {
         w.finish(Marketplace::Amazon, &replayed).await,
         "invalid_credentials",
     );
-    assert_eq!(connection_count(&w.db).await, 1);
-    assert_eq!(audit_count(&w.db, "channel.reconnected").await, 0);
+    assert_eq!(connection_count(&w).await, 1);
+    assert_eq!(audit_count(&w, "channel.reconnected").await, 0);
 }
 
 /// LWA refuses our client (a rotated or wrong LWA client secret): invalid credentials.
@@ -386,7 +280,7 @@ async fn wrong_client_secret_is_refused(db: Db) {
         assert!(!text.contains("amazon-test-secret"), "{text}");
     }
     assert_channel_error(result, "invalid_credentials");
-    assert_eq!(connection_count(&w.db).await, 0);
+    assert_eq!(connection_count(&w).await, 0);
 }
 
 /// Cancel on the consent page: with Seller Central redirecting (`error=access_denied`) the
@@ -418,7 +312,7 @@ async fn cancel_is_denied(db: Db) {
         serde_urlencoded::to_string([("state", state.as_str())]).unwrap()
     );
     assert_channel_error(w.finish(Marketplace::Amazon, &bare).await, "denied");
-    assert_eq!(connection_count(&w.db).await, 0);
+    assert_eq!(connection_count(&w).await, 0);
 }
 
 /// Access expires after an hour and is renewed with the refresh token, which LWA does not
@@ -493,7 +387,7 @@ async fn revoked_authorization_needs_reconnect(db: Db) {
     let detail = &tested.last_error.as_ref().unwrap().1;
     assert!(detail.contains("revoked"), "{detail}");
     assert!(!detail.contains("Atz"), "{detail}");
-    assert_eq!(audit_count(&w.db, "channel.refresh_failed").await, 1);
+    assert_eq!(audit_count(&w, "channel.refresh_failed").await, 1);
     // Not refreshed again by the scheduled job: it only renews active connections.
     let report = connections::refresh_due(&w.db, &w.channels, Utc::now() + Duration::hours(2))
         .await
@@ -512,13 +406,13 @@ async fn refused_refresh_in_the_scheduled_job_needs_reconnect(db: Db) {
     let after = connections::get(&w.db, &w.scope, view.id).await.unwrap();
     assert_eq!(after.status, Status::NeedsReconnect);
     assert_eq!(error_code(&after), Some("refresh_refused"));
-    assert_eq!(audit_count(&w.db, "channel.refresh_failed").await, 1);
+    assert_eq!(audit_count(&w, "channel.refresh_failed").await, 1);
 
     // Connecting the same seller again makes it active again.
     let again = connect(&w).await;
     assert_eq!(again.id, view.id);
     assert_eq!(again.status, Status::Active);
-    assert_eq!(audit_count(&w.db, "channel.reconnected").await, 1);
+    assert_eq!(audit_count(&w, "channel.reconnected").await, 1);
 }
 
 /// Throttling and server errors of the Sellers API are temporary: reported, not a reconnect.
@@ -559,7 +453,7 @@ async fn throttled_or_failing_marketplace_is_temporary(db: Db) {
         .await
         .unwrap();
     assert!(tested.last_error.is_none(), "{:?}", tested.last_error);
-    assert_eq!(audit_count(&w.db, "channel.refresh_failed").await, 0);
+    assert_eq!(audit_count(&w, "channel.refresh_failed").await, 0);
 }
 
 /// Amazon offers no revocation call and has no HTTP subscriptions: disconnecting deletes the
@@ -572,7 +466,7 @@ async fn disconnect_deletes_credentials(db: Db) {
         .unwrap();
     assert_eq!(done.status, Status::Disconnected);
     assert!(done.disconnected_at.is_some());
-    let model = row(&w.db, view.id).await;
+    let model = row(&w, view.id).await;
     assert!(model.secrets.is_none());
     assert_eq!(model.webhook_ids, "[]");
     let listed = connections::list(&w.db, &w.scope).await.unwrap();

@@ -12,15 +12,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Duration, Utc};
 use reqwest::Method;
-use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 use shopmarkets_core::channels::channel::ConnectInput;
 use shopmarkets_core::channels::connections::{self, ConnectionView, Status};
-use shopmarkets_core::channels::credentials::{ConnectionSecrets, Credentials};
+use shopmarkets_core::channels::credentials::Credentials;
 use shopmarkets_core::db::Db;
 use shopmarkets_core::entity::{audit_event, channel_connection, channel_event};
 use shopmarkets_types::Marketplace;
+use support::forms::parse_form;
 use support::*;
 use uuid::Uuid;
 
@@ -42,56 +43,6 @@ async fn start(w: &World) -> String {
     )
     .await
     .unwrap()
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// The value of `name="…"` inside one tag.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-/// The consent form as a browser sees it: its action, the fields it submits (sign-in fields
-/// and hidden ones), and the values of its `decision` buttons.
-struct ConsentForm {
-    action: String,
-    fields: Vec<(String, String)>,
-    buttons: Vec<String>,
-}
-
-fn parse_form(html: &str) -> ConsentForm {
-    let form_start = html.find("<form").expect("a form on the consent page");
-    let form_end = html[form_start..].find("</form>").unwrap() + form_start;
-    let form = &html[form_start..form_end];
-    let open_tag = &form[..form.find('>').unwrap()];
-    assert_eq!(attribute(open_tag, "method").as_deref(), Some("post"));
-    let action = attribute(open_tag, "action").expect("a form action");
-    let mut fields = Vec::new();
-    let mut buttons = Vec::new();
-    for (start, _) in form.match_indices('<') {
-        let tag = &form[start..start + form[start..].find('>').unwrap()];
-        if tag.starts_with("<input")
-            && let Some(name) = attribute(tag, "name")
-        {
-            fields.push((name, attribute(tag, "value").unwrap_or_default()));
-        }
-        if tag.starts_with("<button") && attribute(tag, "name").as_deref() == Some("decision") {
-            buttons.push(attribute(tag, "value").unwrap());
-        }
-    }
-    ConsentForm {
-        action,
-        fields,
-        buttons,
-    }
 }
 
 /// Opens the consent page and presses `decision` (`agree` or `decline`) as a browser would;
@@ -138,79 +89,9 @@ async fn connect(w: &World) -> ConnectionView {
     w.finish(Marketplace::Ebay, &callback).await.unwrap()
 }
 
-/// The callback URL with one query parameter replaced.
-fn with_param(url: &str, name: &str, value: &str) -> String {
-    let (base, _) = url.split_once('?').unwrap();
-    let mut query = query_of(url);
-    query.insert(name.to_owned(), value.to_owned());
-    format!("{base}?{}", serde_urlencoded::to_string(&query).unwrap())
-}
-
-async fn row(db: &Db, id: Uuid) -> channel_connection::Model {
-    channel_connection::Entity::find_by_id(id)
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-/// The decrypted secrets of a connection, as the adapters see them.
-async fn secrets(w: &World, id: Uuid) -> ConnectionSecrets {
-    let model = row(&w.db, id).await;
-    let sealed = model.secrets.expect("stored secrets");
-    let plain = w
-        .channels
-        .cipher()
-        .decrypt(&sealed, &format!("channel_connection:{id}"))
-        .unwrap();
-    serde_json::from_slice(plain.expose()).unwrap()
-}
-
-fn tokens(secrets: &ConnectionSecrets) -> (String, String) {
-    match &secrets.credentials {
-        Credentials::OAuth {
-            access_token,
-            refresh_token,
-            ..
-        } => (access_token.clone(), refresh_token.clone().unwrap()),
-        other => panic!("expected OAuth credentials, got {other:?}"),
-    }
-}
-
-async fn audit_count(db: &Db, action: &str) -> u64 {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(action))
-        .count(db)
-        .await
-        .unwrap()
-}
-
-async fn connection_count(db: &Db) -> u64 {
-    channel_connection::Entity::find().count(db).await.unwrap()
-}
-
-async fn events(db: &Db) -> Vec<channel_event::Model> {
+/// Every stored notification, of any connection.
+async fn all_events(db: &Db) -> Vec<channel_event::Model> {
     channel_event::Entity::find().all(db).await.unwrap()
-}
-
-fn error_code(view: &ConnectionView) -> Option<&str> {
-    view.last_error.as_ref().map(|(code, _)| code.as_str())
-}
-
-/// Polls until `done` holds, up to 10 s.
-async fn wait_for<F, Fut>(what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while started.elapsed() < StdDuration::from_secs(10) {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(StdDuration::from_millis(50)).await;
-    }
-    panic!("waited 10 s for {what}");
 }
 
 /// An inventory item with stock at the sandbox, made with the connection's token (the
@@ -314,7 +195,7 @@ async fn connect_flow_end_to_end(db: Db) {
         .unwrap();
     assert_eq!(tested.status, Status::Active);
     assert!(tested.last_error.is_none(), "{:?}", tested.last_error);
-    assert_eq!(audit_count(&w.db, "channel.connected").await, 1);
+    assert_eq!(audit_count(&w, "channel.connected").await, 1);
 
     // The notifications: config, a destination at our endpoint (created only because our
     // endpoint answered eBay's challenge), and the two order topics on it.
@@ -343,7 +224,7 @@ async fn connect_flow_end_to_end(db: Db) {
         .collect();
     topics.sort_unstable();
     assert_eq!(topics, ["ITEM_MARKED_SHIPPED", "ORDER_CONFIRMATION"]);
-    let ids: Vec<String> = serde_json::from_str(&row(&w.db, view.id).await.webhook_ids).unwrap();
+    let ids: Vec<String> = serde_json::from_str(&row(&w, view.id).await.webhook_ids).unwrap();
     assert_eq!(ids.len(), 3, "{ids:?}");
     assert!(ids.contains(&format!("destination:{destination_id}")));
 }
@@ -425,14 +306,14 @@ async fn state_must_match(db: Db) {
         .await,
         "unknown_state",
     );
-    assert_eq!(connection_count(&w.db).await, 0);
+    assert_eq!(connection_count(&w).await, 0);
 
     // The right session finishes once; the same callback again is a reuse.
     w.finish(Marketplace::Ebay, &callback).await.unwrap();
     assert_channel_error(w.finish(Marketplace::Ebay, &callback).await, "reused");
-    assert_eq!(connection_count(&w.db).await, 1);
-    assert_eq!(audit_count(&w.db, "channel.connected").await, 1);
-    assert_eq!(audit_count(&w.db, "channel.reconnected").await, 0);
+    assert_eq!(connection_count(&w).await, 1);
+    assert_eq!(audit_count(&w, "channel.connected").await, 1);
+    assert_eq!(audit_count(&w, "channel.reconnected").await, 0);
 }
 
 /// The identity service refuses: our client secret, an expired code (299 s), a code used
@@ -484,7 +365,7 @@ async fn refused_codes_and_client(db: Db) {
         "{error}"
     );
     assert!(!error.to_string().contains("SBX-"), "no secret in {error}");
-    assert_eq!(connection_count(&w.db).await, 1, "only the first flow");
+    assert_eq!(connection_count(&w).await, 1, "only the first flow");
 }
 
 /// "No thanks" on the consent page, and an error page answer.
@@ -510,8 +391,8 @@ async fn declined_consent_is_denied(db: Db) {
         .await,
         "denied",
     );
-    assert_eq!(connection_count(&w.db).await, 0);
-    assert_eq!(audit_count(&w.db, "channel.connected").await, 0);
+    assert_eq!(connection_count(&w).await, 0);
+    assert_eq!(audit_count(&w, "channel.connected").await, 0);
 }
 
 /// Access expires after two hours: the scheduled refresh renews it with the refresh token,
@@ -566,7 +447,7 @@ async fn refresh_keeps_the_refresh_token(db: Db) {
     let (access_third, refresh_third) = tokens(&secrets(&w, view.id).await);
     assert_ne!(access_third, access_after);
     assert_eq!(refresh_third, refresh_before);
-    assert_eq!(audit_count(&w.db, "channel.refresh_failed").await, 0);
+    assert_eq!(audit_count(&w, "channel.refresh_failed").await, 0);
 }
 
 /// The seller revoked the app at eBay: the scheduled refresh is refused and the connection
@@ -592,12 +473,12 @@ async fn revoked_refresh_needs_reconnect(db: Db) {
         "eBay's words: {:?}",
         after.last_error
     );
-    assert_eq!(audit_count(&w.db, "channel.refresh_failed").await, 1);
+    assert_eq!(audit_count(&w, "channel.refresh_failed").await, 1);
     // Still listed; reconnecting brings it back.
     let connection = connect(&w).await;
     assert_eq!(connection.id, view.id);
     assert_eq!(connection.status, Status::Active);
-    assert_eq!(audit_count(&w.db, "channel.reconnected").await, 1);
+    assert_eq!(audit_count(&w, "channel.reconnected").await, 1);
 }
 
 /// The same, found by the test call: the token is refused, the refresh too.
@@ -617,7 +498,7 @@ async fn revoked_token_found_by_test_call(db: Db) {
         "{:?}",
         tested.last_error
     );
-    assert_eq!(audit_count(&w.db, "channel.refresh_failed").await, 1);
+    assert_eq!(audit_count(&w, "channel.refresh_failed").await, 1);
 }
 
 /// Disconnecting removes the subscriptions and the destination at eBay (eBay offers no token
@@ -636,7 +517,7 @@ async fn disconnect_removes_subscriptions(db: Db) {
     let sandbox = w.sandbox_state(SANDBOX).await;
     assert_eq!(sandbox["subscriptions"], json!([]), "{sandbox}");
     assert_eq!(sandbox["destinations"], json!([]), "{sandbox}");
-    let model = row(&w.db, view.id).await;
+    let model = row(&w, view.id).await;
     assert!(model.secrets.is_none());
     assert_eq!(model.webhook_ids, "[]");
     let listed = connections::list(&w.db, &w.scope).await.unwrap();
@@ -679,7 +560,7 @@ async fn disconnect_after_access_expired(db: Db) {
         json!({ "advance_secs": 7300 }),
     )
     .await;
-    let model = row(&w.db, view.id).await;
+    let model = row(&w, view.id).await;
     let sealed = w.channels.cipher().encrypt(
         &serde_json::to_vec(&stored).unwrap(),
         &format!("channel_connection:{}", view.id),
@@ -707,11 +588,11 @@ async fn signed_notifications_stored_once(db: Db) {
     stock_item(&w, &access, "TEA-1").await;
 
     let order = place_order(&w, "TEA-1").await;
-    wait_for("the order notification", || async {
-        !events(&w.db).await.is_empty()
+    wait_until("the order notification", || async {
+        !all_events(&w.db).await.is_empty()
     })
     .await;
-    let stored = events(&w.db).await;
+    let stored = all_events(&w.db).await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].connection_id, view.id);
     assert_eq!(stored[0].topic, "ORDER_CONFIRMATION");
@@ -733,7 +614,7 @@ async fn signed_notifications_stored_once(db: Db) {
     )
     .await;
     place_order(&w, "TEA-1").await;
-    wait_for("both deliveries of the second order", || async {
+    wait_until("both deliveries of the second order", || async {
         let state = w.sandbox_state(SANDBOX).await;
         let answered: Vec<&Value> = state["deliveries"]
             .as_array()
@@ -745,7 +626,7 @@ async fn signed_notifications_stored_once(db: Db) {
     })
     .await;
     w.control(SANDBOX, Method::PUT, "faults", json!({})).await;
-    let stored = events(&w.db).await;
+    let stored = all_events(&w.db).await;
     assert_eq!(stored.len(), 2, "the duplicate is stored once");
 
     // Forged: signed with another key under eBay's key id, a changed body, an unknown key
@@ -792,11 +673,11 @@ async fn signed_notifications_stored_once(db: Db) {
     );
     assert_eq!(post(body.clone(), None).await, 401);
     assert_eq!(post(body.clone(), Some("bm90IGpzb24=".into())).await, 401);
-    assert_eq!(events(&w.db).await.len(), 2);
+    assert_eq!(all_events(&w.db).await.len(), 2);
     // A genuine signature over a changed body.
     let (signature, genuine) = genuine_push(&w, &access, "TEA-1").await;
-    wait_for("the third order's notification", || async {
-        events(&w.db).await.len() == 3
+    wait_until("the third order's notification", || async {
+        all_events(&w.db).await.len() == 3
     })
     .await;
     let changed = String::from_utf8(genuine)
@@ -804,7 +685,7 @@ async fn signed_notifications_stored_once(db: Db) {
         .replace("ORDER_CONFIRMATION", "ITEM_MARKED_SHIPPED");
     assert_eq!(post(changed, Some(signature)).await, 401);
     tokio::time::sleep(StdDuration::from_millis(200)).await;
-    assert_eq!(events(&w.db).await.len(), 3);
+    assert_eq!(all_events(&w.db).await.len(), 3);
 
     // A disconnected connection's endpoint answers 410.
     connections::disconnect(&w.db, &w.channels, &w.scope, view.id, None, Utc::now())
@@ -899,7 +780,7 @@ async fn genuine_push(w: &World, access: &str, sku: &str) -> (String, Vec<u8>) {
     .unwrap();
     assert_eq!(made.status(), 201);
     place_order(w, sku).await;
-    wait_for("the captured push", || async {
+    wait_until("the captured push", || async {
         captured.lock().unwrap().is_some()
     })
     .await;

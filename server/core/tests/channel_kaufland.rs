@@ -9,14 +9,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use hmac::{Hmac, Mac as _};
 use reqwest::Method;
-use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use shopmarkets_core::audit;
 use shopmarkets_core::channels::channel::ConnectInput;
 use shopmarkets_core::channels::connections::{self, ConnectionView, Status};
 use shopmarkets_core::db::Db;
-use shopmarkets_core::entity::{channel_connection, channel_event};
 use shopmarkets_core::secret::Secret;
 use shopmarkets_types::Marketplace;
 use support::*;
@@ -85,39 +83,6 @@ async fn subscriptions(w: &World) -> Vec<Value> {
         .as_array()
         .unwrap()
         .clone()
-}
-
-async fn audit_actions(w: &World) -> Vec<String> {
-    audit::list(&w.db, Some(w.scope.organization_id()), 50)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect()
-}
-
-async fn events(w: &World, connection: uuid::Uuid) -> Vec<channel_event::Model> {
-    channel_event::Entity::find()
-        .filter(channel_event::Column::ConnectionId.eq(connection))
-        .all(&w.db)
-        .await
-        .unwrap()
-}
-
-/// Polls until the connection has stored `count` notifications (10 s at most).
-async fn wait_for_events(
-    w: &World,
-    connection: uuid::Uuid,
-    count: usize,
-) -> Vec<channel_event::Model> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let stored = events(w, connection).await;
-        if stored.len() >= count || Instant::now() > deadline {
-            return stored;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn place_order(w: &World) -> Value {
@@ -233,11 +198,7 @@ async fn the_seller_connects_with_api_keys(db: Db) {
     );
 
     // Neither key is stored in clear.
-    let row = channel_connection::Entity::find_by_id(view.id)
-        .one(&w.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = row(&w, view.id).await;
     let stored = format!("{row:?}");
     assert!(!stored.contains(KAUFLAND_CLIENT_KEY) && !stored.contains(KAUFLAND_SECRET_KEY));
 
@@ -378,11 +339,7 @@ async fn disconnect_removes_the_subscriptions_and_the_keys(db: Db) {
         subscriptions(&w).await.is_empty(),
         "subscriptions deleted at Kaufland"
     );
-    let row = channel_connection::Entity::find_by_id(view.id)
-        .one(&w.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = row(&w, view.id).await;
     assert_eq!(row.secrets, None, "credentials deleted");
     let entry = audit::list(&w.db, Some(w.scope.organization_id()), 10)
         .await
@@ -423,7 +380,7 @@ async fn order_notifications_are_verified_and_stored_once(db: Db) {
     let view = connect(&w).await;
     let order = place_order(&w).await;
     // order_new and order_unit_new (one order unit).
-    let stored = wait_for_events(&w, view.id, 2).await;
+    let stored = wait_for_events(&w, view.id, |e| e.len() >= 2).await;
     assert_eq!(stored.len(), 2, "{stored:?}");
     let mut topics: Vec<&str> = stored.iter().map(|e| e.topic.as_str()).collect();
     topics.sort_unstable();
@@ -462,7 +419,7 @@ async fn order_notifications_are_verified_and_stored_once(db: Db) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let stored = wait_for_events(&w, view.id, 4).await;
+    let stored = wait_for_events(&w, view.id, |e| e.len() >= 4).await;
     assert_eq!(stored.len(), 4, "two orders, two events each, once each");
     let mut ids: Vec<&str> = stored.iter().map(|e| e.event_id.as_str()).collect();
     ids.sort_unstable();

@@ -11,17 +11,17 @@ use base64::Engine as _;
 use chrono::Utc;
 use hmac::{Hmac, Mac as _};
 use reqwest::Method;
-use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+use sea_orm::EntityTrait as _;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use shopmarkets_core::channels::channel::ConnectInput;
 use shopmarkets_core::channels::connections::{self, ConnectionView, Status};
 use shopmarkets_core::channels::credentials::{ConnectionSecrets, Credentials};
 use shopmarkets_core::db::Db;
-use shopmarkets_core::entity::{channel_auth_state, channel_connection, channel_event};
+use shopmarkets_core::entity::channel_auth_state;
 use shopmarkets_types::Marketplace;
+use support::forms::forms;
 use support::*;
-use uuid::Uuid;
 
 const SHOP: &str = "demo-shop.myshopify.com";
 /// The sandbox app's client secret (`SHOPIFY_CLIENT_SECRET` of the test configuration).
@@ -68,38 +68,6 @@ fn callback_url(w: &World, params: &BTreeMap<String, String>) -> String {
     )
 }
 
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-/// The install page's form: its action and hidden fields.
-fn install_form(html: &str) -> (String, Vec<(String, String)>) {
-    let form_at = html.find("<form").expect("an install form");
-    let form_tag = &html[form_at..form_at + html[form_at..].find('>').unwrap()];
-    let action = attribute(form_tag, "action").expect("a form action");
-    let mut fields = Vec::new();
-    let mut rest = &html[form_at..];
-    while let Some(at) = rest.find("<input") {
-        let end = rest[at..].find('>').unwrap() + at;
-        let tag = &rest[at..end];
-        if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
-            fields.push((name, value));
-        }
-        rest = &rest[end..];
-    }
-    (action, fields)
-}
-
 /// Starts a flow and loads the install page: (form action, hidden fields).
 async fn open_install_page(w: &World, shop: &str) -> (String, Vec<(String, String)>) {
     let url = connections::start(
@@ -125,7 +93,8 @@ async fn open_install_page(w: &World, shop: &str) -> (String, Vec<(String, Strin
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("write_products"), "{html}");
-    install_form(&html)
+    let form = forms(&html).into_iter().next().expect("an install form");
+    (form.action, form.fields)
 }
 
 fn normalised(shop: &str) -> String {
@@ -165,64 +134,6 @@ async fn approve(w: &World, shop: &str) -> String {
 async fn connect(w: &World, shop: &str) -> ConnectionView {
     let callback = approve(w, shop).await;
     w.finish(Marketplace::Shopify, &callback).await.unwrap()
-}
-
-async fn connections_in_db(w: &World) -> usize {
-    channel_connection::Entity::find()
-        .all(&w.db)
-        .await
-        .unwrap()
-        .len()
-}
-
-async fn stored_secrets(w: &World, id: Uuid) -> ConnectionSecrets {
-    let row = channel_connection::Entity::find_by_id(id)
-        .one(&w.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let plain = w
-        .channels
-        .cipher()
-        .decrypt(
-            row.secrets.as_deref().expect("stored secrets"),
-            &format!("channel_connection:{id}"),
-        )
-        .unwrap();
-    serde_json::from_slice(plain.expose()).unwrap()
-}
-
-async fn audit_actions(w: &World) -> Vec<(String, Value)> {
-    shopmarkets_core::audit::list(&w.db, Some(w.scope.organization_id()), 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.action, serde_json::from_str(&e.details).unwrap()))
-        .collect()
-}
-
-async fn events(w: &World, id: Uuid) -> Vec<channel_event::Model> {
-    channel_event::Entity::find()
-        .filter(channel_event::Column::ConnectionId.eq(id))
-        .all(&w.db)
-        .await
-        .unwrap()
-}
-
-/// Polls up to 10 s until `done` holds for the connection's stored events.
-async fn wait_for_events(
-    w: &World,
-    id: Uuid,
-    done: impl Fn(&[channel_event::Model]) -> bool,
-) -> Vec<channel_event::Model> {
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = events(w, id).await;
-        if done(&got) || Instant::now() > until {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The sandbox's webhook subscriptions of one shop.
@@ -307,7 +218,7 @@ async fn connect_flow_stores_an_active_connection(db: Db) {
     assert_eq!(tested.status, Status::Active);
     assert_eq!(tested.last_error, None);
 
-    let audit = audit_actions(&w).await;
+    let audit = audit_trail(&w).await;
     let connected = audit
         .iter()
         .find(|(action, _)| action == "channel.connected")
@@ -330,7 +241,7 @@ async fn connect_flow_stores_an_active_connection(db: Db) {
     ] {
         assert!(topics.contains(&topic), "{topics:?}");
     }
-    let (access, refresh, _) = oauth(&stored_secrets(&w, view.id).await);
+    let (access, refresh, _) = oauth(&secrets(&w, view.id).await);
     assert!(access.starts_with("shpat_"));
     assert!(refresh.unwrap().starts_with("shprt_"));
 }
@@ -363,7 +274,7 @@ async fn state_must_match_session_and_be_used_once(db: Db) {
 
     w.finish(Marketplace::Shopify, &callback).await.unwrap();
     assert_channel_error(w.finish(Marketplace::Shopify, &callback).await, "reused");
-    assert_eq!(connections_in_db(&w).await, 1);
+    assert_eq!(connection_count(&w).await, 1);
     let flows = channel_auth_state::Entity::find().all(&w.db).await.unwrap();
     assert!(flows.iter().all(|f| f.used_at.is_some()));
 }
@@ -412,7 +323,7 @@ async fn tampered_or_mixed_up_callbacks_are_forged(db: Db) {
         "forged",
     );
 
-    assert_eq!(connections_in_db(&w).await, 0);
+    assert_eq!(connection_count(&w).await, 0);
     assert!(connections::list(&w.db, &w.scope).await.unwrap().is_empty());
 }
 
@@ -436,7 +347,7 @@ async fn reused_or_expired_codes_are_refused(db: Db) {
         }
         Ok(view) => panic!("a reused code was accepted: {view:?}"),
     }
-    assert_eq!(connections_in_db(&w).await, 1);
+    assert_eq!(connection_count(&w).await, 1);
     let view = connections::get(&w.db, &w.scope, connected.id)
         .await
         .unwrap();
@@ -455,7 +366,7 @@ async fn reused_or_expired_codes_are_refused(db: Db) {
         w.finish(Marketplace::Shopify, &third).await,
         "invalid_credentials",
     );
-    assert_eq!(connections_in_db(&w).await, 1);
+    assert_eq!(connection_count(&w).await, 1);
 }
 
 async fn cancelling_the_install_is_denied(db: Db) {
@@ -480,7 +391,7 @@ async fn cancelling_the_install_is_denied(db: Db) {
     let to = location(&cancelled);
     assert_eq!(query_of(&to)["error"], "access_denied");
     assert_channel_error(w.finish(Marketplace::Shopify, &to).await, "denied");
-    assert_eq!(connections_in_db(&w).await, 0);
+    assert_eq!(connection_count(&w).await, 0);
 }
 
 async fn bad_shop_input_is_refused_before_anything_is_sent(db: Db) {
@@ -528,7 +439,7 @@ async fn bad_shop_input_is_refused_before_anything_is_sent(db: Db) {
 async fn refresh_rotates_the_refresh_token(db: Db) {
     let w = World::start(db).await;
     let view = connect(&w, SHOP).await;
-    let (old_access, old_refresh, _) = oauth(&stored_secrets(&w, view.id).await);
+    let (old_access, old_refresh, _) = oauth(&secrets(&w, view.id).await);
     let old_refresh = old_refresh.unwrap();
 
     let report = connections::refresh_due(
@@ -541,7 +452,7 @@ async fn refresh_rotates_the_refresh_token(db: Db) {
     assert_eq!(report.refreshed, 1, "{report:?}");
     assert_eq!(report.failed, 0);
 
-    let (access, refresh, previous) = oauth(&stored_secrets(&w, view.id).await);
+    let (access, refresh, previous) = oauth(&secrets(&w, view.id).await);
     let refresh = refresh.unwrap();
     assert_ne!(access, old_access);
     assert_ne!(refresh, old_refresh, "Shopify rotates the refresh token");
@@ -576,7 +487,7 @@ async fn refresh_rotates_the_refresh_token(db: Db) {
         .await
         .unwrap();
     assert_eq!(tested.status, Status::Active, "{:?}", tested.last_error);
-    let (_, newest, _) = oauth(&stored_secrets(&w, view.id).await);
+    let (_, newest, _) = oauth(&secrets(&w, view.id).await);
     assert_ne!(newest.unwrap(), refresh);
 }
 
@@ -600,7 +511,7 @@ async fn refused_refresh_needs_reconnect(db: Db) {
     assert_eq!(code, "refresh_refused");
     assert!(detail.contains("invalid_grant"), "{detail}");
     assert!(!detail.contains("shprt_") && !detail.contains("shpat_"));
-    let audit = audit_actions(&w).await;
+    let audit = audit_trail(&w).await;
     let failed = audit
         .iter()
         .find(|(action, _)| action == "channel.refresh_failed")
@@ -624,7 +535,7 @@ async fn revoked_tokens_fail_the_test_call(db: Db) {
     );
     assert!(!detail.is_empty());
     assert!(
-        audit_actions(&w)
+        audit_trail(&w)
             .await
             .iter()
             .any(|(action, _)| action == "channel.refresh_failed")
@@ -634,7 +545,7 @@ async fn revoked_tokens_fail_the_test_call(db: Db) {
 async fn disconnect_uninstalls_and_removes_webhooks(db: Db) {
     let w = World::start(db).await;
     let view = connect(&w, SHOP).await;
-    let (access, refresh, _) = oauth(&stored_secrets(&w, view.id).await);
+    let (access, refresh, _) = oauth(&secrets(&w, view.id).await);
     assert_eq!(webhooks_of(&w, SHOP).await.len(), 8);
 
     let gone = connections::disconnect(&w.db, &w.channels, &w.scope, view.id, None, Utc::now())
@@ -650,17 +561,13 @@ async fn disconnect_uninstalls_and_removes_webhooks(db: Db) {
         sandbox_token(&w, "refresh_tokens", &refresh.unwrap()).await["revoked"],
         true
     );
-    let row = channel_connection::Entity::find_by_id(view.id)
-        .one(&w.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = row(&w, view.id).await;
     assert_eq!(row.secrets, None);
     assert_eq!(row.webhook_ids, "[]");
     let listed = connections::list(&w.db, &w.scope).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, Status::Disconnected);
-    let audit = audit_actions(&w).await;
+    let audit = audit_trail(&w).await;
     let disconnected = audit
         .iter()
         .find(|(action, _)| action == "channel.disconnected")
@@ -684,7 +591,7 @@ async fn disconnect_after_the_access_expired_still_uninstalls(db: Db) {
         .await
         .unwrap();
     assert!(webhooks_of(&w, SHOP).await.is_empty());
-    let audit = audit_actions(&w).await;
+    let audit = audit_trail(&w).await;
     let disconnected = audit
         .iter()
         .find(|(action, _)| action == "channel.disconnected")
@@ -861,14 +768,10 @@ async fn connecting_again_keeps_one_set_of_subscriptions(db: Db) {
         "the same account is the same connection"
     );
     assert_eq!(again.status, Status::Active);
-    assert_eq!(connections_in_db(&w).await, 1);
+    assert_eq!(connection_count(&w).await, 1);
     let hooks = webhooks_of(&w, SHOP).await;
     assert_eq!(hooks.len(), 8, "{hooks:?}");
-    let row = channel_connection::Entity::find_by_id(first.id)
-        .one(&w.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let row = row(&w, first.id).await;
     let mut stored: Vec<String> = serde_json::from_str(&row.webhook_ids).unwrap();
     let mut live: Vec<String> = hooks
         .iter()
@@ -878,7 +781,7 @@ async fn connecting_again_keeps_one_set_of_subscriptions(db: Db) {
     live.sort();
     assert_eq!(stored, live);
     assert!(
-        audit_actions(&w)
+        audit_trail(&w)
             .await
             .iter()
             .any(|(action, _)| action == "channel.reconnected")

@@ -12,12 +12,13 @@ use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilt
 use serde_json::{Value, json};
 use shopmarkets_core::channels::channel::{ChannelError, ConnectInput};
 use shopmarkets_core::channels::connections::{self, ConnectError, ConnectionView, Status};
-use shopmarkets_core::channels::credentials::{ConnectionSecrets, Credentials};
+use shopmarkets_core::channels::credentials::Credentials;
 use shopmarkets_core::channels::woocommerce;
 use shopmarkets_core::db::Db;
-use shopmarkets_core::entity::{audit_event, channel_connection, channel_event};
+use shopmarkets_core::entity::channel_connection;
 use shopmarkets_core::secret::Secret;
 use shopmarkets_types::Marketplace;
+use support::forms::{Form, forms};
 use support::*;
 use uuid::Uuid;
 
@@ -34,49 +35,17 @@ fn input(w: &World) -> ConnectInput {
     }
 }
 
-/// What a browser reads from the HTML: each `<form>` with its action and fields (hidden
-/// inputs, text inputs with their prefilled values, and the submit button's name/value).
-#[derive(Debug)]
-struct Form {
-    action: String,
-    fields: Vec<(String, String)>,
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let at = tag.find(&needle)? + needle.len();
-    Some(unescape(tag[at..].split('"').next()?))
-}
-
-fn forms(html: &str) -> Vec<Form> {
-    let mut out = Vec::new();
-    for part in html.split("<form").skip(1) {
-        let body = part.split("</form>").next().unwrap();
-        let open = body.split('>').next().unwrap();
-        let mut fields = Vec::new();
-        for tag in body.split('<').skip(1) {
-            let tag = tag.split('>').next().unwrap();
-            if (tag.starts_with("input") || tag.starts_with("button"))
-                && let Some(name) = attr(tag, "name")
-            {
-                fields.push((name, attr(tag, "value").unwrap_or_default()));
-            }
-        }
-        out.push(Form {
-            action: attr(open, "action").expect("a form action"),
-            fields,
-        });
-    }
-    out
+/// What a browser reads from the HTML: each `<form>` with its action and the fields it posts
+/// (hidden inputs, text inputs with their prefilled values, and the submit button's
+/// name/value: each form here has a single button).
+fn submitted_forms(html: &str) -> Vec<Form> {
+    forms(html)
+        .into_iter()
+        .map(|mut form| {
+            form.fields.append(&mut form.buttons);
+            form
+        })
+        .collect()
 }
 
 fn cookie_of(response: &reqwest::Response) -> String {
@@ -97,7 +66,7 @@ async fn consent(w: &World, url: &str, approve: bool) -> reqwest::Response {
     let login_page = w.browser.get(location(&authorize)).send().await.unwrap();
     assert_eq!(login_page.status(), 200);
     let html = login_page.text().await.unwrap();
-    let login = forms(&html).remove(0);
+    let login = submitted_forms(&html).remove(0);
     assert!(login.action.ends_with("/wc-auth/v1/login"), "{html}");
     let logged = w
         .browser
@@ -126,7 +95,7 @@ async fn consent(w: &World, url: &str, approve: bool) -> reqwest::Response {
     } else {
         "/wc-auth/v1/deny"
     };
-    let form = forms(&html)
+    let form = submitted_forms(&html)
         .into_iter()
         .find(|f| f.action.ends_with(wanted))
         .expect("the button's form");
@@ -169,41 +138,11 @@ async fn connect(w: &World) -> (ConnectionView, Duration) {
     (view, began.elapsed())
 }
 
-async fn row(w: &World, id: Uuid) -> channel_connection::Model {
-    channel_connection::Entity::find_by_id(id)
-        .one(&w.db)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-/// The stored secrets, decrypted as the service does.
-async fn secrets(w: &World, id: Uuid) -> ConnectionSecrets {
-    let stored = row(w, id).await.secrets.expect("credentials stored");
-    let plain = w
-        .channels
-        .cipher()
-        .decrypt(&stored, &format!("channel_connection:{id}"))
-        .unwrap();
-    serde_json::from_slice(plain.expose()).unwrap()
-}
-
 async fn keys(w: &World, id: Uuid) -> (String, String) {
     match secrets(w, id).await.credentials {
         Credentials::ApiKeys { key, secret } => (key, secret),
         other => panic!("expected API keys, got {other:?}"),
     }
-}
-
-async fn audit_actions(w: &World) -> Vec<(String, Value)> {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::OrganizationId.eq(w.scope.organization_id()))
-        .all(&w.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.action, serde_json::from_str(&e.details).unwrap()))
-        .collect()
 }
 
 async fn store_keys(w: &World) -> u64 {
@@ -222,30 +161,6 @@ async fn hooks_of(w: &World, id: Uuid) -> Vec<Value> {
         .filter(|h| h["delivery_url"] == url.as_str())
         .cloned()
         .collect()
-}
-
-async fn events(w: &World, id: Uuid) -> Vec<channel_event::Model> {
-    channel_event::Entity::find()
-        .filter(channel_event::Column::ConnectionId.eq(id))
-        .all(&w.db)
-        .await
-        .unwrap()
-}
-
-/// Polls until `check` holds (up to 10 s).
-async fn wait_until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < until {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn channel_error(result: Result<ConnectionView, ConnectError>) -> ChannelError {
@@ -311,7 +226,7 @@ async fn connect_flow_end_to_end(db: Db) {
     assert_eq!(tested.last_error, None);
     assert!(tested.last_success_at.is_some());
 
-    let audit = audit_actions(&w).await;
+    let audit = audit_trail(&w).await;
     let connected: Vec<&Value> = audit
         .iter()
         .filter(|(action, _)| action == "channel.connected")
@@ -555,7 +470,7 @@ async fn keys_entered_by_hand(db: Db) {
         2,
         "old webhooks replaced"
     );
-    let audit = audit_actions(&w).await;
+    let audit = audit_trail(&w).await;
     assert!(audit.iter().any(|(a, _)| a == "channel.reconnected"));
 }
 
@@ -622,7 +537,7 @@ async fn keys_never_expire_and_revoked_keys_need_reconnect(db: Db) {
     let (code, detail) = tested.last_error.clone().unwrap();
     assert_eq!(code, "invalid_credentials");
     assert!(detail.contains("Consumer key is invalid"), "{detail}");
-    let audit = audit_actions(&w).await;
+    let audit = audit_trail(&w).await;
     let failed: Vec<&Value> = audit
         .iter()
         .filter(|(a, _)| a == "channel.refresh_failed")
@@ -680,7 +595,7 @@ async fn disconnect_removes_webhooks_and_credentials(db: Db) {
     assert_eq!(model.webhook_ids, "[]");
     // WooCommerce offers no revocation to apps: the keys stay until the merchant deletes them.
     assert_eq!(store_keys(&w).await, 1);
-    let audit = audit_actions(&w).await;
+    let audit = audit_trail(&w).await;
     let details = &audit
         .iter()
         .find(|(a, _)| a == "channel.disconnected")

@@ -5,8 +5,11 @@
 
 #![allow(dead_code)]
 
+pub mod forms;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -14,11 +17,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post};
 use chrono::Utc;
+use sea_orm::{ColumnTrait as _, EntityTrait as _, PaginatorTrait as _, QueryFilter as _};
+use serde_json::Value;
 use shopmarkets_core::access::Scope;
+use shopmarkets_core::audit;
 use shopmarkets_core::channels::Channels;
 use shopmarkets_core::channels::channel::IncomingWebhook;
-use shopmarkets_core::channels::connections;
+use shopmarkets_core::channels::connections::{self, ConnectionView};
+use shopmarkets_core::channels::credentials::{ConnectionSecrets, Credentials};
 use shopmarkets_core::db::Db;
+use shopmarkets_core::entity::{audit_event, channel_connection, channel_event};
 use shopmarkets_core::testing;
 use shopmarkets_sandbox::{AppRegistration, Apps, SandboxConfig, Sandboxes};
 use shopmarkets_types::Marketplace;
@@ -241,6 +249,14 @@ pub fn query_of(url: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The URL with one query parameter replaced.
+pub fn with_param(url: &str, name: &str, value: &str) -> String {
+    let (base, _) = url.split_once('?').unwrap();
+    let mut query = query_of(url);
+    query.insert(name.to_owned(), value.to_owned());
+    format!("{base}?{}", serde_urlencoded::to_string(&query).unwrap())
+}
+
 pub fn location(response: &reqwest::Response) -> String {
     response
         .headers()
@@ -331,4 +347,121 @@ pub fn assert_channel_error<T: std::fmt::Debug>(
         Err(error) => assert_eq!(error.code(), code, "{error}"),
         Ok(value) => panic!("expected {code}, got {value:?}"),
     }
+}
+
+/// The code of a connection's last error.
+pub fn error_code(view: &ConnectionView) -> Option<&str> {
+    view.last_error.as_ref().map(|(code, _)| code.as_str())
+}
+
+/// A connection's row.
+pub async fn row(w: &World, id: Uuid) -> channel_connection::Model {
+    channel_connection::Entity::find_by_id(id)
+        .one(&w.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The decrypted secrets of a connection, as the adapters see them (tests only: the app never
+/// shows them).
+pub async fn secrets(w: &World, id: Uuid) -> ConnectionSecrets {
+    let sealed = row(w, id).await.secrets.expect("stored secrets");
+    let plain = w
+        .channels
+        .cipher()
+        .decrypt(&sealed, &format!("channel_connection:{id}"))
+        .unwrap();
+    serde_json::from_slice(plain.expose()).unwrap()
+}
+
+/// The access and refresh tokens of OAuth credentials that have both.
+pub fn tokens(secrets: &ConnectionSecrets) -> (String, String) {
+    match &secrets.credentials {
+        Credentials::OAuth {
+            access_token,
+            refresh_token,
+            ..
+        } => (access_token.clone(), refresh_token.clone().unwrap()),
+        other => panic!("expected OAuth credentials, got {other:?}"),
+    }
+}
+
+/// How many connections are stored, in any organization.
+pub async fn connection_count(w: &World) -> u64 {
+    channel_connection::Entity::find()
+        .count(&w.db)
+        .await
+        .unwrap()
+}
+
+/// How many audit entries with this action there are, in any organization.
+pub async fn audit_count(w: &World, action: &str) -> u64 {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq(action))
+        .count(&w.db)
+        .await
+        .unwrap()
+}
+
+/// The actions of the organization's audit trail, newest first.
+pub async fn audit_actions(w: &World) -> Vec<String> {
+    audit::list(&w.db, Some(w.scope.organization_id()), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+/// The organization's audit trail, newest first: each entry's action and details.
+pub async fn audit_trail(w: &World) -> Vec<(String, Value)> {
+    audit::list(&w.db, Some(w.scope.organization_id()), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, serde_json::from_str(&e.details).unwrap()))
+        .collect()
+}
+
+/// The notifications stored for a connection.
+pub async fn events(w: &World, id: Uuid) -> Vec<channel_event::Model> {
+    channel_event::Entity::find()
+        .filter(channel_event::Column::ConnectionId.eq(id))
+        .all(&w.db)
+        .await
+        .unwrap()
+}
+
+/// Polls up to 10 s until `done` holds for the connection's stored notifications; returns
+/// them (the test then checks what it got).
+pub async fn wait_for_events(
+    w: &World,
+    id: Uuid,
+    done: impl Fn(&[channel_event::Model]) -> bool,
+) -> Vec<channel_event::Model> {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = events(w, id).await;
+        if done(&got) || Instant::now() > until {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Polls until `check` holds, up to 10 s; fails the test naming `what` otherwise.
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("waited 10 s for {what}");
 }
