@@ -71,8 +71,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Re-encrypt every stored marketplace credential under the first key of ENCRYPTION_KEYS,
-    /// so older keys can be removed from the list afterwards.
+    /// Re-encrypt everything stored under ENCRYPTION_KEYS (marketplace credentials, two-factor
+    /// secrets) under its first key, so older keys can be removed from the list afterwards.
     Rotate,
     /// Print a new random key entry `kid:base64` to put in front of a key list.
     Generate {

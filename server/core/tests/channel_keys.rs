@@ -145,7 +145,47 @@ async fn rotation_reports_what_it_cannot_read(db: Db) {
     );
 }
 
+/// Two-factor secrets live under the same keys: rotation moves them too, or removing the old
+/// key would lock their owners out.
+async fn rotation_moves_two_factor_secrets_too(db: Db) {
+    use shopmarkets_core::entity::user;
+    use shopmarkets_core::testing::{confirmed_user, enable_two_factor};
+    let old_entry = keys::generate_entry("old");
+    let new_entry = keys::generate_entry("new");
+    let old_only = Cipher::new(&KeyList::parse(&old_entry).unwrap());
+    let both = Cipher::new(&KeyList::parse(&format!("{new_entry},{old_entry}")).unwrap());
+    let new_only = Cipher::new(&KeyList::parse(&new_entry).unwrap());
+    let password = "Heftklammer Batterie Pferd 42";
+    let user_id = confirmed_user(&db, "erika@example.com", password).await;
+    enable_two_factor(&db, &old_only, user_id, password, Utc::now()).await;
+    let before = user::Entity::find_by_id(user_id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let secret = before.totp_secret.clone().unwrap();
+    assert!(secret.starts_with("v1.old."), "{secret}");
+    let aad = format!("totp:{user_id}");
+    let plain = old_only.decrypt(&secret, &aad).unwrap();
+
+    let report = connections::rotate_keys(&db, &both).await.unwrap();
+    assert_eq!(report.reencrypted, 1, "{report:?}");
+    let after = user::Entity::find_by_id(user_id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    let rotated = after.totp_secret.unwrap();
+    assert!(rotated.starts_with("v1.new."), "{rotated}");
+    assert_eq!(
+        new_only.decrypt(&rotated, &aad).unwrap().expose(),
+        plain.expose(),
+        "the same secret, now under the new key"
+    );
+}
+
 db_tests!(
     rotation_moves_every_credential_to_the_newest_key,
-    rotation_reports_what_it_cannot_read
+    rotation_reports_what_it_cannot_read,
+    rotation_moves_two_factor_secrets_too
 );

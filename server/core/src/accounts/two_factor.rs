@@ -525,11 +525,11 @@ fn recovery_hash(user_id: Uuid, canonical: &str) -> String {
         .collect()
 }
 
-fn active_aad(user_id: Uuid) -> String {
+pub(crate) fn active_aad(user_id: Uuid) -> String {
     format!("totp:{user_id}")
 }
 
-fn pending_aad(user_id: Uuid) -> String {
+pub(crate) fn pending_aad(user_id: Uuid) -> String {
     format!("totp-pending:{user_id}")
 }
 
