@@ -344,9 +344,11 @@ impl Channel for Amazon {
     fn authorize(
         &self,
         env: &ChannelEnv,
-        _input: &ConnectInput,
+        input: &ConnectInput,
         state: &str,
     ) -> Result<Authorization, ChannelError> {
+        // Seller Central signs the seller in: nothing is entered here.
+        input.ensure_nothing_entered()?;
         let app = env.app()?;
         let application_id = app
             .extra("application_id")

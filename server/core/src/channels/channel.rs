@@ -86,6 +86,29 @@ pub struct ConnectInput {
     pub secret: Option<Secret<String>>,
 }
 
+impl ConnectInput {
+    /// For marketplaces whose consent page signs the merchant in (Amazon, eBay, Etsy): nothing
+    /// may be entered here, so a shop address or keys sent anyway are refused, not ignored.
+    pub fn ensure_nothing_entered(&self) -> Result<(), ChannelError> {
+        let entered = |value: Option<&str>| value.is_some_and(|v| !v.trim().is_empty());
+        if entered(self.shop.as_deref()) {
+            return Err(ChannelError::InvalidInput {
+                field: "shop",
+                message: "this marketplace needs no shop address",
+            });
+        }
+        if entered(self.key.as_deref())
+            || entered(self.secret.as_ref().map(|s| s.expose().as_str()))
+        {
+            return Err(ChannelError::InvalidInput {
+                field: "key",
+                message: "this marketplace is connected on its consent page, not with keys",
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Kept, encrypted, between the redirect and the callback.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
@@ -335,5 +358,40 @@ pub trait Channel: Send + Sync + std::fmt::Debug {
         _endpoint: &str,
     ) -> Option<String> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consent_only_marketplaces_refuse_anything_entered() {
+        assert!(ConnectInput::default().ensure_nothing_entered().is_ok());
+        let blank = ConnectInput {
+            shop: Some("  ".into()),
+            key: Some(String::new()),
+            secret: Some(Secret::new(" ".into())),
+        };
+        assert!(
+            blank.ensure_nothing_entered().is_ok(),
+            "empty form fields are nothing"
+        );
+        let shop = ConnectInput {
+            shop: Some("demo.myshopify.com".into()),
+            ..ConnectInput::default()
+        };
+        assert!(matches!(
+            shop.ensure_nothing_entered(),
+            Err(ChannelError::InvalidInput { field: "shop", .. })
+        ));
+        let secret = ConnectInput {
+            secret: Some(Secret::new("cs_123".into())),
+            ..ConnectInput::default()
+        };
+        assert!(matches!(
+            secret.ensure_nothing_entered(),
+            Err(ChannelError::InvalidInput { field: "key", .. })
+        ));
     }
 }

@@ -125,18 +125,7 @@ impl Channel for Ebay {
         state: &str,
     ) -> Result<Authorization, ChannelError> {
         // eBay's consent signs the seller in itself: there is nothing to enter.
-        if input.shop.as_deref().is_some_and(|s| !s.trim().is_empty()) {
-            return Err(ChannelError::InvalidInput {
-                field: "shop",
-                message: "eBay needs no shop address",
-            });
-        }
-        if input.key.as_deref().is_some_and(|s| !s.trim().is_empty()) || input.secret.is_some() {
-            return Err(ChannelError::InvalidInput {
-                field: "key",
-                message: "eBay is connected without keys",
-            });
-        }
+        input.ensure_nothing_entered()?;
         Ok(Authorization {
             url: oauth::consent_url(env, state)?,
             pending: Pending::default(),

@@ -170,10 +170,6 @@ async fn me(env: &ChannelEnv, access_token: &str) -> Result<(u64, Option<u64>), 
     Ok((user_id, id_field(&me, "shop_id")))
 }
 
-fn unused(value: Option<&str>) -> bool {
-    value.is_none_or(|v| v.trim().is_empty())
-}
-
 #[async_trait::async_trait]
 impl Channel for Etsy {
     fn marketplace(&self) -> Marketplace {
@@ -195,20 +191,7 @@ impl Channel for Etsy {
         state: &str,
     ) -> Result<Authorization, ChannelError> {
         // The member signs in at Etsy: nothing is entered here.
-        if !unused(input.shop.as_deref()) {
-            return Err(ChannelError::InvalidInput {
-                field: "shop",
-                message: "Etsy needs no shop address",
-            });
-        }
-        if !unused(input.key.as_deref())
-            || !unused(input.secret.as_ref().map(|s| s.expose().as_str()))
-        {
-            return Err(ChannelError::InvalidInput {
-                field: "key",
-                message: "Etsy is connected on Etsy's consent page, not with keys",
-            });
-        }
+        input.ensure_nothing_entered()?;
         let client = oauth_client(env)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let state = state.to_owned();
