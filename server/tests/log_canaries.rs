@@ -160,3 +160,86 @@ fn an_account_flow_leaves_no_secret_in_the_logs() {
         }
     });
 }
+
+/// A marketplace connection's keys are canaries too: a refused attempt, a connection, a test
+/// call and a disconnect against the Kaufland sandbox, and neither key appears in the log.
+#[test]
+fn a_marketplace_connection_leaves_no_credential_in_the_logs() {
+    use shopmarkets_sandbox::{AppRegistration, Apps, SandboxConfig, Sandboxes};
+
+    // Kaufland's formats: a client key of 32 and a secret key of 64 letters or digits.
+    let client_key = "kanariekundenschluessel012345678".to_owned();
+    let secret_key = format!("kanariegeheim{}", "7".repeat(51));
+    let wrong_secret = format!("kanariefalsch{}", "3".repeat(51));
+    capture_logs();
+    on_shared_runtime(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut apps = Apps::generated();
+        apps.kaufland = AppRegistration {
+            client_id: client_key.clone(),
+            client_secret: secret_key.clone(),
+            ..AppRegistration::default()
+        };
+        let sandboxes = Sandboxes::new(SandboxConfig::new(format!("http://{addr}"), apps));
+        tokio::spawn(shopmarkets_sandbox::serve(
+            listener,
+            sandboxes.router(),
+            None,
+        ));
+
+        let app = TestApp::with(&[
+            ("CHANNEL_SANDBOXES", "on"),
+            ("SANDBOX_ADDR", &addr.to_string()),
+        ])
+        .await;
+        confirmed_user(&app.db, "kaufland@example.com", PASSWORD).await;
+        let mut browser = app.browser();
+        browser.login("kaufland@example.com", PASSWORD).await;
+
+        let (status, refused) = browser
+            .call(
+                "connect_with_keys",
+                &[
+                    ("marketplace", "kaufland"),
+                    ("key", &client_key),
+                    ("secret", &wrong_secret),
+                ],
+            )
+            .await;
+        assert_ne!(status, StatusCode::OK, "{refused}");
+        let (status, view) = browser
+            .call(
+                "connect_with_keys",
+                &[
+                    ("marketplace", "kaufland"),
+                    ("key", &client_key),
+                    ("secret", &secret_key),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        let id = view["id"].as_str().expect("the connection's id").to_owned();
+        let (status, tested) = browser.call("test_connection", &[("id", &id)]).await;
+        assert_eq!(status, StatusCode::OK, "{tested}");
+        let (status, gone) = browser.call("disconnect", &[("id", &id)]).await;
+        assert_eq!(status, StatusCode::OK, "{gone}");
+        assert!(
+            !view.to_string().contains(&secret_key) && !view.to_string().contains(&client_key),
+            "no key is sent to the browser: {view}"
+        );
+
+        let logs = captured_logs();
+        assert!(
+            logs.contains("connect_with_keys") && logs.contains("disconnect"),
+            "the connection was logged"
+        );
+        for canary in [&client_key, &secret_key, &wrong_secret] {
+            assert!(
+                !logs.contains(canary.as_str()),
+                "a marketplace key reached the logs: {}…",
+                &canary[..8]
+            );
+        }
+    });
+}
