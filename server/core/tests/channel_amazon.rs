@@ -25,18 +25,9 @@ const MARKETPLACE_ID: &str = "A1PA6795UKMFR9";
 
 /// Starts a flow and returns the URL of Seller Central's consent page.
 async fn start(w: &World) -> String {
-    connections::start(
-        &w.db,
-        &w.channels,
-        &w.scope,
-        SESSION,
-        Marketplace::Amazon,
-        &ConnectInput::default(),
-        None,
-        Utc::now(),
-    )
-    .await
-    .unwrap()
+    w.start_flow(Marketplace::Amazon, &ConnectInput::default(), Utc::now())
+        .await
+        .unwrap()
 }
 
 /// Opens the consent page and presses `decision` (`confirm` or `cancel`) as a browser

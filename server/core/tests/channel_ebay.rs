@@ -31,18 +31,9 @@ const SCOPE_BASE: &str = "https://api.ebay.com/oauth/api_scope";
 
 /// Starts a flow and returns the URL of eBay's consent page.
 async fn start(w: &World) -> String {
-    connections::start(
-        &w.db,
-        &w.channels,
-        &w.scope,
-        SESSION,
-        Marketplace::Ebay,
-        &ConnectInput::default(),
-        None,
-        Utc::now(),
-    )
-    .await
-    .unwrap()
+    w.start_flow(Marketplace::Ebay, &ConnectInput::default(), Utc::now())
+        .await
+        .unwrap()
 }
 
 /// Opens the consent page and presses `decision` (`agree` or `decline`) as a browser would;

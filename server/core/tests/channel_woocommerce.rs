@@ -109,18 +109,7 @@ async fn consent(w: &World, url: &str, approve: bool) -> reqwest::Response {
 }
 
 async fn start(w: &World, now: chrono::DateTime<Utc>) -> String {
-    connections::start(
-        &w.db,
-        &w.channels,
-        &w.scope,
-        SESSION,
-        WOO,
-        &input(w),
-        None,
-        now,
-    )
-    .await
-    .unwrap()
+    w.start_flow(WOO, &input(w), now).await.unwrap()
 }
 
 /// The whole connect flow; returns the connection and the time from start() to finish().

@@ -216,6 +216,26 @@ impl World {
             .1
     }
 
+    /// Starts a flow in the test session as the owner; returns the marketplace's consent URL.
+    pub async fn start_flow(
+        &self,
+        marketplace: Marketplace,
+        input: &shopmarkets_core::channels::channel::ConnectInput,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<String, connections::ConnectError> {
+        connections::start(
+            &self.db,
+            &self.channels,
+            &self.scope,
+            SESSION,
+            marketplace,
+            input,
+            None,
+            now,
+        )
+        .await
+    }
+
     /// Finishes a flow with the callback URL the marketplace redirected to.
     pub async fn finish(
         &self,
